@@ -1,0 +1,278 @@
+"""The bus: one small publish/subscribe interface, two implementations (Kafka, memory).
+
+Contract, shared by both implementations and checked by ``tests/bus/test_contract.py``:
+
+* ``publish_many`` sends a batch and returns only when every message is durable
+  (Kafka: acknowledged by all in-sync replicas). Nothing on the hot path awaits per message.
+* Messages with the same key go to the same partition, in order.
+* A subscription belongs to a consumer group, yields micro-batches and commits offsets
+  only when the caller says its effect is durable. Whatever was delivered but not committed
+  is delivered again to the next member that owns the partition (at least once).
+* ``table`` reads a compacted topic from the beginning, without a group, so every instance
+  sees the whole table; the reader reduces by key (last value wins, a tombstone deletes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Self, TypeVar
+
+from schemas.envelope import (
+    CloudEventAttributes,
+    Event,
+    attributes_for,
+    decode_value,
+    encode_value,
+)
+
+E = TypeVar("E", bound=Event)
+
+TopicPartition = tuple[str, int]
+"""(topic, partition)"""
+
+PartitionsCallback = Callable[[frozenset[TopicPartition]], Awaitable[None]]
+
+
+class BusError(RuntimeError):
+    """Base of the bus room's errors."""
+
+
+class PublishError(BusError):
+    """A message could not be made durable; the caller must not commit its input."""
+
+
+class CommitError(BusError):
+    """Offsets could not be committed (e.g. the partition moved to another member)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One message as read from a topic."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+    timestamp_ms: int
+
+    @property
+    def is_tombstone(self) -> bool:
+        return self.value is None
+
+    @property
+    def topic_partition(self) -> TopicPartition:
+        return (self.topic, self.partition)
+
+    def attributes(self) -> CloudEventAttributes:
+        return CloudEventAttributes.from_headers(self.headers)
+
+    def decode(self, expected: type[E]) -> E:
+        """The payload as ``expected``; raises ``EnvelopeError`` with a reason otherwise."""
+        if self.value is None:
+            raise ValueError("a tombstone has no payload")
+        return decode_value(self.attributes(), self.value, expected)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message to publish. ``payload=None`` is a tombstone (delete ``key`` from a table)."""
+
+    topic: str
+    key: str | None
+    payload: Event | None
+    event_id: str | None = None
+    subject: str | None = None
+
+    def encode(self, source: str) -> tuple[bytes | None, list[tuple[str, bytes]]]:
+        if self.payload is None:
+            return None, []
+        attrs = attributes_for(
+            self.payload, source=source, event_id=self.event_id, subject=self.subject
+        )
+        return encode_value(self.payload), attrs.to_headers()
+
+
+@dataclass(slots=True)
+class SubscriptionHealth:
+    """Is this consumer still making progress? (see aiokafka issue 1154: a consumer whose
+    fetcher died keeps "running" while fetching nothing, with lag growing behind it)."""
+
+    alive: bool
+    reason: str = "ok"
+    lag: int | None = None
+    seconds_since_records: float | None = None
+    seconds_since_poll: float | None = None
+    assigned: int = 0
+
+
+@dataclass(slots=True)
+class ProgressClock:
+    """Remembers when a subscription last polled and last received records."""
+
+    started: float = field(default_factory=time.monotonic)
+    last_poll: float | None = None
+    last_records: float | None = None
+
+    def polled(self, got_records: bool) -> None:
+        now = time.monotonic()
+        self.last_poll = now
+        if got_records:
+            self.last_records = now
+
+    def judge(self, lag: int | None, assigned: int, stall_after_s: float) -> SubscriptionHealth:
+        now = time.monotonic()
+        since_records = now - (self.last_records or self.started)
+        since_poll = None if self.last_poll is None else now - self.last_poll
+        health = SubscriptionHealth(
+            alive=True,
+            lag=lag,
+            seconds_since_records=since_records,
+            seconds_since_poll=since_poll,
+            assigned=assigned,
+        )
+        if lag and since_records > stall_after_s:
+            health.alive = False
+            health.reason = f"{lag} messages behind and nothing received for {since_records:.0f}s"
+        elif since_poll is not None and since_poll > stall_after_s * 4:
+            health.alive = False
+            health.reason = f"the consumer has not polled for {since_poll:.0f}s"
+        return health
+
+
+class Subscription(ABC):
+    """A consumer-group member that yields micro-batches and commits explicitly."""
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @abstractmethod
+    async def start(self) -> None: ...
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Leave the group without committing: what was not committed is redelivered."""
+
+    @abstractmethod
+    async def getmany(self, max_records: int = 500, timeout_s: float = 1.0) -> list[Record]:
+        """The next micro-batch (possibly empty after ``timeout_s``), in offset order per
+        partition."""
+
+    @abstractmethod
+    async def commit(self, records: Sequence[Record] | None = None) -> None:
+        """Mark ``records`` (default: everything delivered so far) as done. Call only once
+        their effect is durable. Partitions no longer assigned are skipped: their records
+        will be redelivered to the new owner."""
+
+    @abstractmethod
+    def assignment(self) -> frozenset[TopicPartition]: ...
+
+    @abstractmethod
+    async def lag(self) -> int | None:
+        """Messages between this member's positions and the ends of its partitions."""
+
+    @abstractmethod
+    async def health(self) -> SubscriptionHealth: ...
+
+    @abstractmethod
+    async def caught_up(self) -> bool:
+        """True when every assigned partition has been read to its end."""
+
+    async def wait_assigned(self, timeout_s: float = 30.0) -> frozenset[TopicPartition]:
+        """Wait until the group has given this member partitions (joins run in the
+        background: on Tansu a first join takes seconds, so tests wait, never sleep)."""
+        deadline = time.monotonic() + timeout_s
+        while not self.assignment():
+            if time.monotonic() > deadline:
+                raise BusError(f"no partitions assigned within {timeout_s}s")
+            await asyncio.sleep(0.05)
+        return self.assignment()
+
+    async def batches(
+        self, max_records: int = 500, timeout_s: float = 1.0
+    ) -> AsyncIterator[list[Record]]:
+        """Non-empty micro-batches, forever."""
+        while True:
+            batch = await self.getmany(max_records=max_records, timeout_s=timeout_s)
+            if batch:
+                yield batch
+
+
+def offsets_after(records: Iterable[Record]) -> dict[TopicPartition, int]:
+    """The next offset to read per partition after ``records`` (what Kafka commits)."""
+    nxt: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = record.topic_partition
+        if record.offset + 1 > nxt.get(tp, -1):
+            nxt[tp] = record.offset + 1
+    return nxt
+
+
+class Bus(ABC):
+    """Publish events and subscribe to topics. ``source`` names this producer in ce_source."""
+
+    source: str
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @abstractmethod
+    async def start(self) -> None: ...
+
+    @abstractmethod
+    async def stop(self) -> None: ...
+
+    @abstractmethod
+    async def ensure_topics(self, topics: Iterable[str]) -> None:
+        """Create topics that do not exist (compacted ones with cleanup.policy=compact)."""
+
+    @abstractmethod
+    async def publish_many(self, messages: Sequence[Outgoing]) -> None:
+        """Send all, then wait for all acknowledgements. Raises ``PublishError``."""
+
+    async def publish(
+        self, topic: str, key: str | None, payload: Event | None, *, event_id: str | None = None
+    ) -> None:
+        await self.publish_many([Outgoing(topic, key, payload, event_id=event_id)])
+
+    @abstractmethod
+    def subscribe(
+        self,
+        topics: Sequence[str],
+        *,
+        group: str,
+        on_assigned: PartitionsCallback | None = None,
+        on_revoked: PartitionsCallback | None = None,
+    ) -> Subscription:
+        """A member of consumer group ``group``; new groups start at the earliest offset.
+        ``on_revoked`` runs before partitions move away (flush and commit there);
+        ``on_assigned`` after new ones arrive (load checkpoints there)."""
+
+    @abstractmethod
+    def table(self, topic: str) -> Subscription:
+        """Read all partitions of a compacted topic from the beginning, without a group.
+        ``commit`` is a no-op; use ``bus.table_reader.TableReader`` to reduce by key."""

@@ -1,0 +1,287 @@
+"""In-process bus with Kafka's semantics: partitions, consumer groups, committed offsets,
+redelivery of what was not committed, compacted topics kept whole for table readers.
+
+It serves the embedded default (``lookout up``, one process) and unit tests. It is not a
+stand-in for Kafka in the Kafka tests: the contract suite runs against both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import time
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from bus.base import (
+    Bus,
+    Outgoing,
+    PartitionsCallback,
+    ProgressClock,
+    Record,
+    Subscription,
+    SubscriptionHealth,
+    TopicPartition,
+    offsets_after,
+)
+from bus.metrics import CONSUMED, PUBLISHED
+from schemas.topics import COMPACTED_TOPICS
+
+
+def partition_for(key: str | None, partitions: int, counter: int) -> int:
+    """Same key, same partition; keyless messages spread round-robin."""
+    if key is None:
+        return counter % partitions
+    return zlib.crc32(key.encode()) % partitions
+
+
+@dataclass
+class _Partition:
+    compacted: bool
+    offsets: list[int] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+    next_offset: int = 0
+
+    def append(self, record: Record) -> None:
+        self.offsets.append(record.offset)
+        self.records.append(record)
+        self.next_offset = record.offset + 1
+
+    def read(self, position: int, limit: int) -> list[Record]:
+        start = bisect.bisect_left(self.offsets, position)
+        return self.records[start : start + limit]
+
+    def trim(self, keep: int) -> None:
+        """Bound memory: drop the oldest records (time-based topics) or older values of the
+        same key (compacted topics, as Kafka's cleaner would)."""
+        if len(self.records) <= keep:
+            return
+        if self.compacted:
+            latest: dict[str | None, Record] = {}
+            for record in self.records:
+                latest[record.key] = record
+            kept = sorted(latest.values(), key=lambda r: r.offset)
+        else:
+            kept = self.records[-keep:]
+        self.records = kept
+        self.offsets = [r.offset for r in kept]
+
+
+@dataclass
+class _Group:
+    committed: dict[TopicPartition, int] = field(default_factory=dict)
+    members: list[MemorySubscription] = field(default_factory=list)
+    generation: int = 0
+
+
+class MemoryBus(Bus):
+    def __init__(
+        self,
+        *,
+        source: str = "/lookout",
+        partitions: int = 3,
+        max_records_per_partition: int = 2_000_000,
+    ) -> None:
+        self.source = source
+        self.default_partitions = partitions
+        self.max_records_per_partition = max_records_per_partition
+        self._topics: dict[str, list[_Partition]] = {}
+        self._groups: dict[str, _Group] = {}
+        self._data = asyncio.Event()
+        self._keyless = 0
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def _topic(self, name: str) -> list[_Partition]:
+        parts = self._topics.get(name)
+        if parts is None:
+            compacted = name in COMPACTED_TOPICS
+            parts = [_Partition(compacted) for _ in range(self.default_partitions)]
+            self._topics[name] = parts
+        return parts
+
+    async def ensure_topics(self, topics: Iterable[str]) -> None:
+        for name in topics:
+            self._topic(name)
+
+    async def publish_many(self, messages: Sequence[Outgoing]) -> None:
+        now_ms = int(time.time() * 1000)
+        for message in messages:
+            value, headers = message.encode(self.source)
+            parts = self._topic(message.topic)
+            self._keyless += message.key is None
+            index = partition_for(message.key, len(parts), self._keyless)
+            part = parts[index]
+            part.append(
+                Record(
+                    topic=message.topic,
+                    partition=index,
+                    offset=part.next_offset,
+                    key=message.key,
+                    value=value,
+                    headers=tuple(headers),
+                    timestamp_ms=now_ms,
+                )
+            )
+            if len(part.records) > self.max_records_per_partition * 1.25:
+                part.trim(self.max_records_per_partition)
+            PUBLISHED.labels(message.topic).inc()
+        # Wake every waiting reader, then arm the event again for the next publish.
+        self._data.set()
+        self._data = asyncio.Event()
+
+    async def _wait_for_data(self, timeout_s: float) -> None:
+        event = self._data
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout_s)
+
+    def subscribe(
+        self,
+        topics: Sequence[str],
+        *,
+        group: str,
+        on_assigned: PartitionsCallback | None = None,
+        on_revoked: PartitionsCallback | None = None,
+    ) -> Subscription:
+        return MemorySubscription(self, list(topics), group, on_assigned, on_revoked)
+
+    def table(self, topic: str) -> Subscription:
+        return MemorySubscription(self, [topic], None, None, None)
+
+    # group coordination -------------------------------------------------------------
+
+    def _group(self, name: str) -> _Group:
+        return self._groups.setdefault(name, _Group())
+
+    def _rebalance(self, group: _Group) -> None:
+        group.generation += 1
+        if not group.members:
+            return
+        topics = sorted({t for m in group.members for t in m.topics})
+        tps = [(t, p) for t in topics for p in range(len(self._topic(t)))]
+        for index, member in enumerate(group.members):
+            member._target = frozenset(tps[index :: len(group.members)])
+
+    def end_offset(self, tp: TopicPartition) -> int:
+        return self._topic(tp[0])[tp[1]].next_offset
+
+
+class MemorySubscription(Subscription):
+    def __init__(
+        self,
+        bus: MemoryBus,
+        topics: list[str],
+        group: str | None,
+        on_assigned: PartitionsCallback | None,
+        on_revoked: PartitionsCallback | None,
+        stall_after_s: float = 60.0,
+    ) -> None:
+        self.bus = bus
+        self.topics = topics
+        self.group_name = group
+        self._on_assigned = on_assigned
+        self._on_revoked = on_revoked
+        self._assigned: frozenset[TopicPartition] = frozenset()
+        self._target: frozenset[TopicPartition] = frozenset()
+        self._positions: dict[TopicPartition, int] = {}
+        self._clock = ProgressClock()
+        self._stall_after_s = stall_after_s
+        self._running = False
+
+    async def start(self) -> None:
+        await self.bus.ensure_topics(self.topics)
+        self._running = True
+        if self.group_name is None:
+            self._target = frozenset(
+                (t, p) for t in self.topics for p in range(len(self.bus._topic(t)))
+            )
+        else:
+            group = self.bus._group(self.group_name)
+            group.members.append(self)
+            self.bus._rebalance(group)
+        await self._sync_assignment()
+
+    async def stop(self) -> None:
+        if not self._running:
+            return
+        self._running = False
+        if self._on_revoked and self._assigned:
+            await self._on_revoked(self._assigned)
+        self._assigned = frozenset()
+        if self.group_name is not None:
+            group = self.bus._group(self.group_name)
+            group.members.remove(self)
+            self.bus._rebalance(group)
+
+    async def _sync_assignment(self) -> None:
+        if self._target == self._assigned:
+            return
+        revoked = self._assigned - self._target
+        added = self._target - self._assigned
+        if revoked and self._on_revoked:
+            await self._on_revoked(revoked)
+        for tp in revoked:
+            self._positions.pop(tp, None)
+        committed = self.bus._group(self.group_name).committed if self.group_name else {}
+        for tp in added:
+            self._positions[tp] = committed.get(tp, 0)
+        self._assigned = self._target
+        if added and self._on_assigned:
+            await self._on_assigned(added)
+
+    async def getmany(self, max_records: int = 500, timeout_s: float = 1.0) -> list[Record]:
+        if not self._running:
+            raise RuntimeError("subscription is not started")
+        deadline = time.monotonic() + timeout_s
+        while True:
+            await self._sync_assignment()
+            batch = self._take(max_records)
+            remaining = deadline - time.monotonic()
+            if batch or remaining <= 0:
+                self._clock.polled(bool(batch))
+                return batch
+            await self.bus._wait_for_data(min(remaining, 0.25))
+
+    def _take(self, max_records: int) -> list[Record]:
+        batch: list[Record] = []
+        for tp in sorted(self._assigned):
+            room = max_records - len(batch)
+            if room <= 0:
+                break
+            part = self.bus._topic(tp[0])[tp[1]]
+            got = part.read(self._positions[tp], room)
+            if got:
+                self._positions[tp] = got[-1].offset + 1
+                batch.extend(got)
+                CONSUMED.labels(tp[0], self.group_name or "-").inc(len(got))
+        return batch
+
+    async def commit(self, records: Sequence[Record] | None = None) -> None:
+        if self.group_name is None:
+            return
+        offsets = offsets_after(records) if records is not None else dict(self._positions)
+        committed = self.bus._group(self.group_name).committed
+        for tp, offset in offsets.items():
+            if tp in self._assigned and offset > committed.get(tp, 0):
+                committed[tp] = offset
+
+    def assignment(self) -> frozenset[TopicPartition]:
+        return self._assigned
+
+    async def lag(self) -> int | None:
+        return sum(
+            max(0, self.bus.end_offset(tp) - self._positions.get(tp, 0)) for tp in self._assigned
+        )
+
+    async def caught_up(self) -> bool:
+        await self._sync_assignment()
+        return all(self._positions[tp] >= self.bus.end_offset(tp) for tp in self._assigned)
+
+    async def health(self) -> SubscriptionHealth:
+        return self._clock.judge(await self.lag(), len(self._assigned), self._stall_after_s)

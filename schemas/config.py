@@ -1,0 +1,119 @@
+"""Operational configuration that travels on compacted topics: geofences and the watchlist."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from schemas.alerts import Severity
+from schemas.envelope import Event
+from schemas.units import Mmsi, UtcDatetime
+
+
+class ZoneKind(StrEnum):
+    RESTRICTED = "restricted"
+    MARINE_PROTECTED_AREA = "marine_protected_area"
+    TERRITORIAL_SEA = "territorial_sea"
+    EEZ = "eez"
+    ANCHORAGE = "anchorage"
+    PORT = "port"
+    FISHING_GROUND = "fishing_ground"
+
+
+class PolygonGeometry(BaseModel):
+    """A GeoJSON Polygon or MultiPolygon in WGS 84 (longitude, latitude)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["Polygon", "MultiPolygon"]
+    coordinates: list[Any]
+
+    @model_validator(mode="after")
+    def _check_rings(self) -> PolygonGeometry:
+        polygons = [self.coordinates] if self.type == "Polygon" else self.coordinates
+        if not polygons:
+            raise ValueError("geometry has no polygon")
+        for polygon in polygons:
+            if not isinstance(polygon, list) or not polygon:
+                raise ValueError("a polygon needs at least one ring")
+            for ring in polygon:
+                if not isinstance(ring, list) or len(ring) < 4:
+                    raise ValueError("a ring needs at least four positions")
+                for point in ring:
+                    if not (isinstance(point, list | tuple) and len(point) >= 2):
+                        raise ValueError("a position is [longitude, latitude]")
+                    lon, lat = float(point[0]), float(point[1])
+                    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                        raise ValueError(f"position [{lon}, {lat}] out of range")
+                if list(ring[0])[:2] != list(ring[-1])[:2]:
+                    raise ValueError("a ring must be closed (first position equals last)")
+        return self
+
+
+class GeofenceRules(BaseModel):
+    """When a zone raises alerts. Thresholds are per zone; None means the global default."""
+
+    model_config = ConfigDict(frozen=True)
+
+    on_enter: bool = True
+    on_exit: bool = False
+    dwell_s: float | None = Field(
+        default=None, gt=0, description="Raise a dwell alert after this long inside, seconds."
+    )
+    ship_types: list[int] | None = Field(
+        default=None, description="Only these ITU ship types (e.g. 30 fishing); None = all."
+    )
+    min_speed_kn: float | None = Field(default=None, ge=0)
+    max_speed_kn: float | None = Field(default=None, ge=0)
+    severity: Severity = Severity.MEDIUM
+
+
+class Geofence(Event):
+    """A named zone of interest and the alerts it raises."""
+
+    ce_type = "lookout.config.geofence.v1"
+
+    geofence_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    kind: ZoneKind
+    geometry: PolygonGeometry
+    rules: GeofenceRules = Field(default_factory=GeofenceRules)
+    owner_agency: str | None = None
+    active: bool = True
+    updated_at: UtcDatetime
+
+    def occurred_at(self) -> datetime:
+        return self.updated_at
+
+
+class WatchlistEntry(Event):
+    """A vessel of interest, identified by any of MMSI, IMO, call sign or (fuzzy) name."""
+
+    ce_type = "lookout.config.watchlist.v1"
+
+    entry_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    mmsi: Mmsi | None = None
+    imo: int | None = Field(default=None, ge=1, le=999_999_999)
+    callsign: str | None = Field(default=None, max_length=7)
+    name: str | None = Field(default=None, max_length=64)
+    reason: str = Field(min_length=1, max_length=500)
+    severity: Severity = Severity.HIGH
+    owner_agency: str | None = None
+    updated_at: UtcDatetime
+
+    @field_validator("callsign", "name")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip().upper() or None if value is not None else None
+
+    @model_validator(mode="after")
+    def _one_identifier(self) -> WatchlistEntry:
+        if not any((self.mmsi, self.imo, self.callsign, self.name)):
+            raise ValueError("a watchlist entry needs an MMSI, IMO, call sign or name")
+        return self
+
+    def occurred_at(self) -> datetime:
+        return self.updated_at

@@ -1,0 +1,147 @@
+"""The event envelope: JSON values with CloudEvents 1.0 attributes in Kafka headers.
+
+Binary content mode of the CloudEvents Kafka protocol binding: the value is the event
+data (JSON), and the context attributes travel as headers ``ce_id``, ``ce_type``,
+``ce_source``, ``ce_time``, ``ce_specversion`` (plus ``ce_subject``) and ``content-type``.
+Any Kafka tool in any language can read them. Schemas are versioned by ``ce_type``
+(``lookout.ais.position.v1``): a breaking change is a new type, readers choose by type.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from schemas.units import UtcDatetime
+
+SPECVERSION: Literal["1.0"] = "1.0"
+CONTENT_TYPE = "application/json"
+
+
+class EnvelopeError(ValueError):
+    """A record whose headers or value cannot be read as a Lookout event."""
+
+
+class Event(BaseModel):
+    """Base of every payload on the bus. Subclasses name their CloudEvents type."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ce_type: ClassVar[str] = ""
+    _registry: ClassVar[dict[str, type[Event]]] = {}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if cls.ce_type:
+            known = Event._registry.get(cls.ce_type)
+            if known is not None and known.__qualname__ != cls.__qualname__:
+                raise TypeError(f"ce_type {cls.ce_type!r} is already used by {known.__name__}")
+            Event._registry[cls.ce_type] = cls
+
+    def occurred_at(self) -> datetime | None:
+        """The instant the event describes (overridden by payloads that have one)."""
+        return None
+
+
+def event_class(ce_type: str) -> type[Event]:
+    try:
+        return Event._registry[ce_type]
+    except KeyError:
+        raise EnvelopeError(f"unknown event type {ce_type!r}") from None
+
+
+def known_event_types() -> Sequence[str]:
+    return sorted(Event._registry)
+
+
+class CloudEventAttributes(BaseModel):
+    """CloudEvents 1.0 context attributes of one event."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="Unique per source; consumers deduplicate on (source, id).")
+    type: str = Field(description="Versioned event type, e.g. lookout.ais.position.v1.")
+    source: str = Field(description="URI-reference of the producer, e.g. /ingest/tcp/aishub.")
+    time: UtcDatetime = Field(description="When the occurrence happened (event time), UTC.")
+    specversion: Literal["1.0"] = SPECVERSION
+    datacontenttype: str = CONTENT_TYPE
+    subject: str | None = None
+
+    def to_headers(self) -> list[tuple[str, bytes]]:
+        headers = [
+            ("ce_specversion", self.specversion.encode()),
+            ("ce_id", self.id.encode()),
+            ("ce_type", self.type.encode()),
+            ("ce_source", self.source.encode()),
+            ("ce_time", _rfc3339(self.time).encode()),
+            ("content-type", self.datacontenttype.encode()),
+        ]
+        if self.subject is not None:
+            headers.append(("ce_subject", self.subject.encode()))
+        return headers
+
+    @classmethod
+    def from_headers(cls, headers: Iterable[tuple[str, bytes]]) -> CloudEventAttributes:
+        found = {name: value.decode("utf-8", "replace") for name, value in headers}
+        missing = [h for h in ("ce_id", "ce_type", "ce_source", "ce_time") if h not in found]
+        if missing:
+            raise EnvelopeError(f"missing CloudEvents headers: {', '.join(missing)}")
+        try:
+            return cls(
+                id=found["ce_id"],
+                type=found["ce_type"],
+                source=found["ce_source"],
+                time=datetime.fromisoformat(found["ce_time"].replace("Z", "+00:00")),
+                specversion=found.get("ce_specversion", SPECVERSION),
+                datacontenttype=found.get("content-type", CONTENT_TYPE),
+                subject=found.get("ce_subject"),
+            )
+        except (ValueError, ValidationError) as exc:
+            raise EnvelopeError(f"bad CloudEvents headers: {exc}") from exc
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def attributes_for(
+    payload: Event,
+    *,
+    source: str,
+    event_id: str | None = None,
+    subject: str | None = None,
+    time: datetime | None = None,
+) -> CloudEventAttributes:
+    """Attributes for a payload; the id defaults to a fresh UUID, time to the payload's."""
+    if not payload.ce_type:
+        raise EnvelopeError(f"{type(payload).__name__} has no ce_type")
+    return CloudEventAttributes(
+        id=event_id or str(uuid.uuid4()),
+        type=payload.ce_type,
+        source=source,
+        time=time or payload.occurred_at() or datetime.now(UTC),
+        subject=subject,
+    )
+
+
+E = TypeVar("E", bound=Event)
+
+
+def encode_value(payload: Event) -> bytes:
+    return payload.model_dump_json().encode()
+
+
+def decode_value(attributes: CloudEventAttributes, value: bytes, expected: type[E]) -> E:
+    """Parse a record's value as ``expected``; the header's type must name that class."""
+    cls = event_class(attributes.type)
+    if not issubclass(cls, expected):
+        raise EnvelopeError(f"event type {attributes.type!r} is not a {expected.__name__}")
+    try:
+        return cls.model_validate_json(value)
+    except ValidationError as exc:
+        raise EnvelopeError(f"invalid {attributes.type} value: {exc}") from exc

@@ -1,0 +1,69 @@
+"""Shared field types: validated coordinates, speeds and times with their units.
+
+AIS encodes "not available" as out-of-range sentinels (latitude 91, longitude 181,
+speed 102.3 kn, course 360, heading 511). Those become ``None`` here so that no
+sentinel ever reaches a map, a distance or a speed threshold.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+AIS_LAT_NOT_AVAILABLE = 91.0
+AIS_LON_NOT_AVAILABLE = 181.0
+AIS_SPEED_NOT_AVAILABLE_KN = 102.3
+AIS_COURSE_NOT_AVAILABLE_DEG = 360.0
+AIS_HEADING_NOT_AVAILABLE_DEG = 511
+
+
+def _sentinel_to_none(sentinel: float) -> BeforeValidator:
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            if abs(float(value) - sentinel) < 1e-6:
+                return None
+        except (TypeError, ValueError):
+            return value  # let the field's own validation explain what is wrong
+        return value
+
+    return BeforeValidator(convert)
+
+
+def _require_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamp must carry a timezone (UTC expected)")
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_require_utc)]
+"""A timezone-aware instant, normalised to UTC."""
+
+Latitude = Annotated[float, Field(ge=-90.0, le=90.0, description="Latitude, WGS 84 degrees north.")]
+Longitude = Annotated[
+    float, Field(ge=-180.0, le=180.0, description="Longitude, WGS 84 degrees east.")
+]
+
+AisLatitude = Annotated[Latitude | None, _sentinel_to_none(AIS_LAT_NOT_AVAILABLE)]
+AisLongitude = Annotated[Longitude | None, _sentinel_to_none(AIS_LON_NOT_AVAILABLE)]
+SpeedKnots = Annotated[
+    Annotated[float, Field(ge=0.0, le=102.2)] | None,
+    _sentinel_to_none(AIS_SPEED_NOT_AVAILABLE_KN),
+    Field(description="Speed over ground, knots; None when not available."),
+]
+CourseDegrees = Annotated[
+    Annotated[float, Field(ge=0.0, lt=360.0)] | None,
+    _sentinel_to_none(AIS_COURSE_NOT_AVAILABLE_DEG),
+    Field(description="Course over ground, degrees true; None when not available."),
+]
+HeadingDegrees = Annotated[
+    Annotated[int, Field(ge=0, le=359)] | None,
+    _sentinel_to_none(AIS_HEADING_NOT_AVAILABLE_DEG),
+    Field(description="True heading, degrees; None when not available."),
+]
+Mmsi = Annotated[
+    int, Field(ge=0, le=999_999_999, description="Maritime Mobile Service Identity (9 digits).")
+]

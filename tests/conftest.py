@@ -1,0 +1,88 @@
+"""Session fixtures: a real Kafka-protocol broker and a real PostgreSQL.
+
+Both start once per session, on loopback / a Unix socket, and stop at the end, unless
+``LOOKOUT_KAFKA_BOOTSTRAP`` / ``LOOKOUT_DATABASE_URL`` point at running ones.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bus import BusSettings
+from bus.kafka import KafkaBus
+from bus.memory import MemoryBus
+from store.embedded import EmbeddedPostgres
+from tests.support.tansu import TansuBroker
+
+CORPORA = Path(__file__).resolve().parent / "corpora"
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("LOOKOUT_KAFKA_BOOTSTRAP")
+    if external:
+        yield external
+        return
+    broker = TansuBroker(tmp_path_factory.mktemp("tansu") / "tansu.log")
+    broker.start()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_settings(kafka_bootstrap: str) -> BusSettings:
+    external = bool(os.environ.get("LOOKOUT_KAFKA_BOOTSTRAP"))
+    return BusSettings(
+        bus="kafka",
+        kafka_bootstrap=kafka_bootstrap,
+        # Tansu has no InitProducerId: idempotence stays on only against a real Kafka.
+        kafka_idempotence=external and os.environ.get("LOOKOUT_KAFKA_IDEMPOTENCE", "1") == "1",
+        kafka_session_timeout_ms=6000,
+        kafka_heartbeat_interval_ms=500,
+        kafka_linger_ms=2,
+    )
+
+
+@pytest.fixture
+async def kafka_bus(kafka_settings: BusSettings) -> AsyncIterator[KafkaBus]:
+    bus = KafkaBus(kafka_settings, source="/tests")
+    await bus.start()
+    try:
+        yield bus
+    finally:
+        await bus.stop()
+
+
+@pytest.fixture
+async def memory_bus() -> AsyncIterator[MemoryBus]:
+    bus = MemoryBus(source="/tests")
+    await bus.start()
+    yield bus
+    await bus.stop()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A fresh suffix for topic and group names, so tests on a shared broker never meet."""
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("LOOKOUT_DATABASE_URL")
+    if external:
+        yield external
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data")
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
