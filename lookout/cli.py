@@ -1,0 +1,57 @@
+"""The ``lookout`` command. Every service is a subcommand; ``lookout up`` runs them all."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lookout import __version__
+from lookout.logging import configure_logging
+
+app = typer.Typer(
+    name="lookout",
+    help="Lookout: a maritime situational-awareness fusion center.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+@app.callback()
+def main(
+    log_level: Annotated[str, typer.Option(envvar="LOOKOUT_LOG_LEVEL")] = "INFO",
+    log_json: Annotated[
+        bool | None, typer.Option("--log-json/--log-console", help="Default: JSON if not a tty.")
+    ] = None,
+) -> None:
+    configure_logging(log_level, log_json)
+
+
+@app.command()
+def up(
+    data_dir: Annotated[
+        Path, typer.Option(envvar="LOOKOUT_DATA_DIR", help="Embedded PostgreSQL data.")
+    ] = Path(".lookout"),
+    host: Annotated[str, typer.Option(envvar="LOOKOUT_API_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="LOOKOUT_API_PORT")] = 8000,
+    demo: Annotated[bool, typer.Option("--demo/--no-demo", envvar="LOOKOUT_DEMO")] = True,
+) -> None:
+    """Run everything in one process: embedded PostgreSQL, in-memory bus, demo feed, API."""
+    from api.settings import ApiSettings
+    from lookout.settings import UpSettings
+    from lookout.up import run_embedded
+
+    settings = UpSettings(data_dir=data_dir, demo=demo)
+    asyncio.run(run_embedded(settings, ApiSettings(api_host=host, api_port=port)))
+
+
+@app.command()
+def version() -> None:
+    """Print Lookout's version."""
+    typer.echo(__version__)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,61 @@
+"""Running several long-lived services in one process, and stopping them together."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Service:
+    """A named coroutine that runs until cancelled (or returns when its work is done)."""
+
+    name: str
+    run: Callable[[], Awaitable[None]]
+
+
+async def run_services(services: list[Service], stop: asyncio.Event | None = None) -> None:
+    """Run all services; SIGINT/SIGTERM or ``stop`` ends them all. A service that fails
+    brings the others down too, so a half-working process never pretends to be healthy."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread
+            pass
+
+    async def supervised(service: Service) -> None:
+        log.info("service starting", service=service.name)
+        try:
+            await service.run()
+            log.info("service finished", service=service.name)
+        except asyncio.CancelledError:
+            log.info("service stopped", service=service.name)
+            raise
+
+    tasks = [asyncio.create_task(supervised(s), name=s.name) for s in services]
+    stopper = asyncio.create_task(stop.wait(), name="stop")
+    try:
+        pending = set(tasks)
+        while pending and not stop.is_set():
+            done, _ = await asyncio.wait(pending | {stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done - {stopper}:
+                pending.discard(task)
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+    finally:
+        for task in [*tasks, stopper]:
+            task.cancel()
+        await asyncio.gather(*tasks, stopper, return_exceptions=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError):
+                pass
