@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,10 +27,8 @@ async def run_services(services: list[Service], stop: asyncio.Event | None = Non
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread
-            pass
 
     async def supervised(service: Service) -> None:
         log.info("service starting", service=service.name)
@@ -40,8 +39,10 @@ async def run_services(services: list[Service], stop: asyncio.Event | None = Non
             log.info("service stopped", service=service.name)
             raise
 
-    tasks = [asyncio.create_task(supervised(s), name=s.name) for s in services]
-    stopper = asyncio.create_task(stop.wait(), name="stop")
+    tasks: list[asyncio.Task[object]] = [
+        asyncio.create_task(supervised(s), name=s.name) for s in services
+    ]
+    stopper: asyncio.Task[object] = asyncio.create_task(stop.wait(), name="stop")
     try:
         pending = set(tasks)
         while pending and not stop.is_set():
@@ -55,7 +56,5 @@ async def run_services(services: list[Service], stop: asyncio.Event | None = Non
             task.cancel()
         await asyncio.gather(*tasks, stopper, return_exceptions=True)
         for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
-            except (NotImplementedError, RuntimeError):
-                pass

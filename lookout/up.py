@@ -7,6 +7,8 @@ Each later service adds itself to ``build_services``; nothing else needs to chan
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from contextlib import ExitStack
 
 import structlog
@@ -26,6 +28,14 @@ from store.embedded import EmbeddedPostgres
 log = structlog.get_logger(__name__)
 
 
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: the runner owns SIGINT/SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def api_service(health: HealthRegistry, settings: ApiSettings) -> Service:
     config = uvicorn.Config(
         create_app(health),
@@ -35,9 +45,7 @@ def api_service(health: HealthRegistry, settings: ApiSettings) -> Service:
         access_log=False,
         lifespan="on",
     )
-    server = uvicorn.Server(config)
-    # The runner owns signals: uvicorn must not install its own handlers.
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = _QuietServer(config)
 
     async def run() -> None:
         serving = asyncio.create_task(server.serve())

@@ -1,0 +1,1 @@
+"""Vessel tracks, detectors and the alert engine."""

@@ -1,0 +1,1 @@
+"""AIS and patrol-report intake: sources, decoding, publishing to the bus."""
