@@ -1,0 +1,35 @@
+# Two commands do all the set-up on a fresh machine:
+#   make up     install into .venv and run the embedded default (http://127.0.0.1:8000)
+#   make test   install into .venv (with the test extra) and run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install up test lint bench-ingest bench-store clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+up: install
+	$(VENV)/bin/lookout up
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy schemas bus ingest fusion store api lookout
+
+bench-ingest: install
+	$(PY) bench/ingest/bench_ingest.py
+
+bench-store: install
+	$(PY) bench/store/bench_store.py
+
+clean:
+	rm -rf $(VENV) .lookout .pytest_cache .mypy_cache .ruff_cache

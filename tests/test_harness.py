@@ -1,0 +1,67 @@
+"""The test harness itself: real broker and real database start, answer, and leave nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import psutil
+import psycopg
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from store.embedded import EmbeddedPostgres
+from tests.support.tansu import TansuBroker
+
+
+def gone(pid: int) -> bool:
+    """Exited (a zombie awaiting its reaper has exited too)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+async def test_tansu_starts_answers_and_stops_leaving_no_process(tmp_path: Path) -> None:
+    broker = TansuBroker(tmp_path / "tansu.log")
+    broker.start()
+    proc = broker._proc
+    assert proc is not None
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    await admin.start()
+    try:
+        assert isinstance(await admin.list_topics(), list)
+    finally:
+        await admin.close()
+    broker.stop()
+    assert proc.poll() is not None
+    assert gone(proc.pid)
+
+
+@pytest.mark.postgres
+def test_embedded_postgres_starts_answers_and_stops_leaving_no_process(tmp_path: Path) -> None:
+    server = EmbeddedPostgres(tmp_path / "pg")
+    url = server.start()
+    with psycopg.connect(url) as conn:
+        pid = conn.execute("select pg_backend_pid()").fetchone()
+        postmaster = conn.execute("select pg_postmaster_start_time()").fetchone()
+    assert pid and postmaster
+    main_pid = server._server.get_pid()
+    server.stop()
+    assert gone(main_pid)
+
+
+def test_session_fixtures_are_real(postgres_url: str, kafka_bootstrap: str) -> None:
+    with psycopg.connect(postgres_url) as conn:
+        row = conn.execute("show server_version").fetchone()
+    assert row is not None and int(row[0].split(".")[0]) >= 15
+
+    async def topics() -> list[str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        await admin.start()
+        try:
+            return list(await admin.list_topics())
+        finally:
+            await admin.close()
+
+    assert isinstance(asyncio.run(topics()), list)
