@@ -48,6 +48,17 @@ def up(
 
 
 @app.command()
+def api(
+    host: Annotated[str, typer.Option(envvar="LOOKOUT_API_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="LOOKOUT_API_PORT")] = 8000,
+) -> None:
+    """Serve the HTTP API alone (distributed mode; needs LOOKOUT_DATABASE_URL)."""
+    from lookout.serve_api import serve_api
+
+    asyncio.run(serve_api(host, port))
+
+
+@app.command()
 def version() -> None:
     """Print Lookout's version."""
     typer.echo(__version__)

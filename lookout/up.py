@@ -6,19 +6,17 @@ Each later service adds itself to ``build_services``; nothing else needs to chan
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Iterator
 from contextlib import ExitStack
 
 import structlog
-import uvicorn
 
 from api.app import create_app
-from api.health import HealthCheck, HealthRegistry
+from api.health import HealthRegistry
 from api.settings import ApiSettings
 from bus.memory import MemoryBus
 from lookout import __version__
+from lookout.checks import database_check
+from lookout.http import http_service
 from lookout.services import Service, run_services
 from lookout.settings import UpSettings
 from schemas.health import ComponentHealth
@@ -26,37 +24,6 @@ from schemas.topics import Topic
 from store.embedded import EmbeddedPostgres
 
 log = structlog.get_logger(__name__)
-
-
-class _QuietServer(uvicorn.Server):
-    """uvicorn without its own signal handlers: the runner owns SIGINT/SIGTERM."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def api_service(health: HealthRegistry, settings: ApiSettings) -> Service:
-    config = uvicorn.Config(
-        create_app(health),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
-    server = _QuietServer(config)
-
-    async def run() -> None:
-        serving = asyncio.create_task(server.serve())
-        try:
-            await asyncio.shield(serving)
-        except asyncio.CancelledError:
-            server.should_exit = True  # graceful: finish open requests, run shutdown
-            await serving
-            raise
-
-    return Service("api", run)
 
 
 def build_services(
@@ -85,9 +52,12 @@ async def run_embedded(settings: UpSettings, api: ApiSettings) -> None:
             return ComponentHealth(name="bus", status="ok", detail="in-memory")
 
         health.register("bus", bus_health)
-        health.register("database", _database_check(database_url))
+        health.register("database", database_check(database_url))
 
-        services = [*build_services(bus, database_url, health, settings), api_service(health, api)]
+        services = [
+            *build_services(bus, database_url, health, settings),
+            http_service("api", create_app(health), api.api_host, api.api_port),
+        ]
         log.info(
             "lookout up",
             api=f"http://{api.api_host}:{api.api_port}",
@@ -98,18 +68,3 @@ async def run_embedded(settings: UpSettings, api: ApiSettings) -> None:
             await run_services(services)
         finally:
             await bus.stop()
-
-
-def _database_check(url: str) -> HealthCheck:
-    import psycopg
-
-    async def check() -> ComponentHealth:
-        async with await psycopg.AsyncConnection.connect(url, connect_timeout=2) as conn:
-            cur = await conn.execute("select version()")
-            row = await cur.fetchone()
-        version = str(row[0]).split(" on ")[0] if row else "?"
-        return ComponentHealth(name="database", status="ok", detail=version)
-
-    return check
-
-

@@ -115,7 +115,7 @@ def test_geofence_geometry_must_be_closed_rings_in_range() -> None:
     with pytest.raises(ValidationError, match="closed"):
         Geofence(
             geofence_id="x", name="x", kind="restricted", updated_at=T0,
-            geometry={"type": "Polygon", "coordinates": [ring[:-1] + [[115.5, -8.5]]]},
+            geometry={"type": "Polygon", "coordinates": [[*ring[:-1], [115.5, -8.5]]]},
         )
     with pytest.raises(ValidationError, match="out of range"):
         Geofence(
@@ -167,7 +167,7 @@ def test_envelope_errors_name_what_is_wrong() -> None:
     attrs = attributes_for(position(), source="/x")
     with pytest.raises(EnvelopeError, match="is not a StaticReport"):
         decode_value(attrs, encode_value(position()), StaticReport)
-    with pytest.raises(EnvelopeError, match="invalid lookout.ais.position.v1"):
+    with pytest.raises(EnvelopeError, match=r"invalid lookout\.ais\.position\.v1"):
         decode_value(attrs, b'{"mmsi": "not a number"}', PositionReport)
 
 
@@ -175,7 +175,9 @@ def test_every_event_type_is_versioned_and_every_topic_named_once() -> None:
     assert all(t.startswith("lookout.") and t.rsplit(".", 1)[1].startswith("v")
                for t in known_event_types())
     assert len({t.value for t in Topic}) == len(Topic)
-    assert COMPACTED_TOPICS == {Topic.AIS_STATIC, Topic.CONFIG_GEOFENCES, Topic.CONFIG_WATCHLIST}
-    reject = RejectRecord(source="tcp://x", reason=RejectReason.CHECKSUM, detail="checksum mismatch",
-                          raw=["!AIVDM,1,1,,A,xx,0*00"], received_at=T0)
+    assert {Topic.AIS_STATIC, Topic.CONFIG_GEOFENCES, Topic.CONFIG_WATCHLIST} == COMPACTED_TOPICS
+    reject = RejectRecord(
+        source="tcp://x", reason=RejectReason.CHECKSUM, detail="checksum mismatch",
+        raw=["!AIVDM,1,1,,A,xx,0*00"], received_at=T0,
+    )
     assert reject.occurred_at() == T0
