@@ -1,0 +1,20 @@
+"""Errors of the store room. Callers catch these, not ``Exception``."""
+
+from __future__ import annotations
+
+
+class StoreError(RuntimeError):
+    """Base of the store room's errors."""
+
+
+class MigrationError(StoreError):
+    """A migration could not be applied, or an applied one was edited afterwards."""
+
+
+class QueryError(StoreError, ValueError):
+    """A query's arguments make no sense (e.g. a bounding box whose south is north of its
+    north); the reason is meant for a 4xx body."""
+
+
+class SinkError(StoreError):
+    """The sink met a database error that retrying cannot fix (not a lost connection)."""

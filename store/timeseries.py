@@ -1,0 +1,219 @@
+"""The one place that decides how a time-series table is laid out.
+
+With the ``timescaledb`` extension (production): a hypertable with 1-day chunks, position
+chunks compressed segmented by MMSI after a week, and a retention policy when one is set.
+Without it (embedded default, tests): native range partitions by UTC day, created ahead
+of time and on demand, and dropped past the retention. Migrations mark where the layout
+goes (``/*@time_partitioned*/`` after a CREATE TABLE, ``-- @time_series <table>`` after
+its indexes); ``store.migrate`` asks this module what to put there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+
+from psycopg import sql
+
+from store.db import Conn
+
+CHUNK_INTERVAL = "1 day"
+
+
+class TimeSeriesBackend(StrEnum):
+    TIMESCALE = "timescaledb"
+    NATIVE = "native"
+
+
+@dataclass(frozen=True)
+class TimeSeriesTable:
+    name: str
+    time_column: str
+    compress_segment_by: str | None = None
+    """Column to segment compressed chunks by (TimescaleDB); None: no compression."""
+    compress_order_by: str | None = None
+
+
+POSITIONS = TimeSeriesTable("positions", "time", compress_segment_by="mmsi",
+                            compress_order_by="time DESC")
+# Alerts change for as long as they are open (acknowledged, closed weeks later): they are
+# chunked and retained like positions but not compressed.
+ALERTS = TimeSeriesTable("alerts", "started_at")
+TIME_SERIES_TABLES: dict[str, TimeSeriesTable] = {t.name: t for t in (POSITIONS, ALERTS)}
+
+_PARTITION_SUFFIX = re.compile(r"_p(\d{8})$")
+
+
+def partition_clause(backend: TimeSeriesBackend, table: TimeSeriesTable) -> str:
+    """What follows the column list of the CREATE TABLE."""
+    if backend is TimeSeriesBackend.NATIVE:
+        return f"PARTITION BY RANGE ({table.time_column})"
+    return ""  # create_hypertable turns the plain table into a hypertable afterwards
+
+
+def setup_statements(
+    backend: TimeSeriesBackend, table: TimeSeriesTable, *, compress_after_days: int = 7
+) -> list[str]:
+    """Statements run once, right after the table and its indexes are created."""
+    if backend is TimeSeriesBackend.NATIVE:
+        return []  # partitions are created by ensure_partitions (ahead and on demand)
+    statements = [
+        f"SELECT create_hypertable('{table.name}', '{table.time_column}', "
+        f"chunk_time_interval => INTERVAL '{CHUNK_INTERVAL}', "
+        "if_not_exists => TRUE, migrate_data => TRUE)"
+    ]
+    if table.compress_segment_by:
+        order_by = table.compress_order_by or f"{table.time_column} DESC"
+        statements += [
+            f"ALTER TABLE {table.name} SET (timescaledb.compress, "
+            f"timescaledb.compress_segmentby = '{table.compress_segment_by}', "
+            f"timescaledb.compress_orderby = '{order_by}')",
+            f"SELECT add_compression_policy('{table.name}', "
+            f"compress_after => INTERVAL '{int(compress_after_days)} days', "
+            "if_not_exists => TRUE)",
+        ]
+    return statements
+
+
+def retention_statements(
+    backend: TimeSeriesBackend, table: TimeSeriesTable, retention_days: int | None
+) -> list[str]:
+    """Statements that make the retention policy match the setting (run at every migrate,
+    so changing LOOKOUT_RETENTION_DAYS takes effect). Native partitions are dropped by
+    ``drop_expired_partitions`` instead."""
+    if backend is TimeSeriesBackend.NATIVE:
+        return []
+    statements = [f"SELECT remove_retention_policy('{table.name}', if_exists => TRUE)"]
+    if retention_days is not None:
+        statements.append(
+            f"SELECT add_retention_policy('{table.name}', "
+            f"drop_after => INTERVAL '{int(retention_days)} days', if_not_exists => TRUE)"
+        )
+    return statements
+
+
+async def detect_backend(conn: Conn) -> TimeSeriesBackend:
+    """TimescaleDB when the extension is installed or can be, else native partitions. A
+    table already laid out one way keeps that way (a later install changes nothing)."""
+    cur = await conn.execute(
+        "SELECT c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relname = 'positions' AND n.nspname = current_schema()"
+    )
+    row = await cur.fetchone()
+    if row is not None:
+        return TimeSeriesBackend.NATIVE if row[0] == "p" else TimeSeriesBackend.TIMESCALE
+    cur = await conn.execute(
+        "SELECT installed_version IS NOT NULL FROM pg_available_extensions "
+        "WHERE name = 'timescaledb'"
+    )
+    available = await cur.fetchone()
+    if available is None:
+        return TimeSeriesBackend.NATIVE
+    if not available[0]:
+        try:
+            async with conn.transaction():
+                await conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+        except Exception:  # e.g. not in shared_preload_libraries: fall back, say why
+            return TimeSeriesBackend.NATIVE
+    return TimeSeriesBackend.TIMESCALE
+
+
+def day_of(instant: datetime) -> date:
+    return instant.astimezone(UTC).date()
+
+
+def partition_name(table: TimeSeriesTable, day: date) -> str:
+    return f"{table.name}_p{day:%Y%m%d}"
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+async def existing_partition_days(
+    conn: Conn, table: TimeSeriesTable
+) -> set[date]:
+    cur = await conn.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = %s::regclass",
+        (table.name,),
+    )
+    days: set[date] = set()
+    for (name,) in await cur.fetchall():
+        match = _PARTITION_SUFFIX.search(str(name))
+        if match:
+            days.add(datetime.strptime(match.group(1), "%Y%m%d").date())
+    return days
+
+
+async def ensure_partitions(
+    conn: Conn, table: TimeSeriesTable, days: Iterable[date]
+) -> set[date]:
+    """Create the daily partitions that are missing; returns the days created. Runs in its
+    own transaction under an advisory lock, so two sinks never race on the same day."""
+    wanted = set(days)
+    created: set[date] = set()
+    if not wanted:
+        return created
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"part:{table.name}",))
+        missing = wanted - await existing_partition_days(conn, table)
+        for day in sorted(missing):
+            await conn.execute(
+                sql.SQL("CREATE TABLE IF NOT EXISTS {} PARTITION OF {} "
+                        "FOR VALUES FROM ({}) TO ({})").format(
+                    sql.Identifier(partition_name(table, day)),
+                    sql.Identifier(table.name),
+                    sql.Literal(_day_start(day)),
+                    sql.Literal(_day_start(day + timedelta(days=1))),
+                )
+            )
+            created.add(day)
+    return created
+
+
+def days_ahead(today: date, ahead_days: int) -> list[date]:
+    return [today + timedelta(days=n) for n in range(ahead_days + 1)]
+
+
+async def drop_expired_partitions(
+    conn: Conn, table: TimeSeriesTable, retention_days: int, today: date
+) -> list[str]:
+    """Drop whole days older than the retention (cheap: no DELETE, no vacuum)."""
+    oldest_kept = today - timedelta(days=retention_days)
+    dropped: list[str] = []
+    async with conn.transaction():
+        for day in sorted(await existing_partition_days(conn, table)):
+            if day < oldest_kept:
+                name = partition_name(table, day)
+                await conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
+                dropped.append(name)
+    return dropped
+
+
+class PartitionKeeper:
+    """Remembers which daily partitions exist, so a batch with a day not yet created
+    (a replay of last year, a clock ahead) creates it first instead of failing."""
+
+    def __init__(self, backend: TimeSeriesBackend) -> None:
+        self.backend = backend
+        self._known: dict[str, set[date]] = {}
+
+    def forget(self) -> None:
+        self._known.clear()
+
+    async def ensure(self, conn: Conn, table: TimeSeriesTable, days: Iterable[date]) -> None:
+        """Call outside the batch's transaction: DDL commits on its own, and a partition
+        created for a batch that then fails is harmless."""
+        if self.backend is not TimeSeriesBackend.NATIVE:
+            return
+        known = self._known.get(table.name)
+        if known is None:
+            known = self._known[table.name] = await existing_partition_days(conn, table)
+        missing = set(days) - known
+        if missing:
+            await ensure_partitions(conn, table, missing)
+            known |= missing
