@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from lookout import __version__
+from lookout.commands.ingest import app as ingest_app
 from lookout.logging import configure_logging
 
 app = typer.Typer(
@@ -17,6 +18,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+
+app.add_typer(ingest_app, name="ingest", help="Decode AIS feeds (TCP, UDP, files) into the bus.")
 
 
 @app.callback()

@@ -6,6 +6,7 @@ Each later service adds itself to ``build_services``; nothing else needs to chan
 
 from __future__ import annotations
 
+import functools
 from contextlib import ExitStack
 
 import structlog
@@ -14,6 +15,8 @@ from api.app import create_app
 from api.health import HealthRegistry
 from api.settings import ApiSettings
 from bus.memory import MemoryBus
+from ingest.demo import run_demo_feed
+from ingest.settings import IngestSettings
 from lookout import __version__
 from lookout.checks import database_check
 from lookout.http import http_service
@@ -31,6 +34,11 @@ def build_services(
 ) -> list[Service]:
     """Every service that exists so far, wired to one bus and one database."""
     services: list[Service] = []
+    if settings.demo:
+        ingest_settings = IngestSettings()
+        services.append(
+            Service("ingest-demo", functools.partial(run_demo_feed, bus, ingest_settings))
+        )
     return services
 
 

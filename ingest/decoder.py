@@ -1,0 +1,232 @@
+"""The AIS decoder: received lines in, typed events or rejects out, nothing in between lost.
+
+Each non-blank, non-comment line ends in exactly one place: part of a ``PositionReport`` or
+``StaticReport``, or part of a ``RejectRecord`` with its reason. ``DecodeStats`` counts both
+sides so a caller can check that they add up.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pyais.exceptions import AISBaseException, UnknownMessageException
+from pyais.messages import AISSentence, NMEASentenceFactory
+from pydantic import ValidationError
+
+from ingest.assembler import FragmentAssembler, FragmentKey, Incomplete
+from ingest.errors import SentenceRejected
+from ingest.mapping import (
+    MAPPED_TYPES,
+    MIN_PAYLOAD_BITS,
+    POSITION_TYPES,
+    position_report,
+    static_report,
+)
+from ingest.mmsi import classify_mmsi
+from ingest.nmea import FramedLine, frame_line
+from schemas.ais import PositionReport, RejectReason, RejectRecord, StaticReport
+
+AisEvent = PositionReport | StaticReport | RejectRecord
+
+
+@dataclass(slots=True)
+class DecodeStats:
+    """What happened to every line read. ``lines_read`` == ``lines_ignored`` +
+    ``lines_decoded`` + ``lines_rejected`` once the decoder has been flushed."""
+
+    lines_read: int = 0
+    lines_ignored: int = 0
+    """Blank lines and '#' comments: not data."""
+    lines_decoded: int = 0
+    """Lines that went into a typed event (a multi-sentence message counts all its lines)."""
+    lines_rejected: int = 0
+    decoded_by_type: Counter[int] = field(default_factory=Counter)
+    """Typed events per AIS message type."""
+    rejected_by_reason: Counter[str] = field(default_factory=Counter)
+    """Reject records per reason."""
+
+    @property
+    def lines_pending(self) -> int:
+        return self.lines_read - self.lines_ignored - self.lines_decoded - self.lines_rejected
+
+
+@dataclass(frozen=True, slots=True)
+class _Fragment:
+    sentence: AISSentence
+    framed: FramedLine
+
+
+class AisDecoder:
+    """Decodes the lines of one source. Not thread-safe; one per feed."""
+
+    def __init__(self, source: str, fragment_timeout_s: float = 10.0) -> None:
+        self.source = source
+        self.stats = DecodeStats()
+        self._assembler: FragmentAssembler[_Fragment] = FragmentAssembler(fragment_timeout_s)
+        self._last_recorded: datetime | None = None
+
+    def decode_lines(
+        self, lines: Iterable[bytes], received_at: datetime, out: list[AisEvent]
+    ) -> None:
+        """Decode ``lines`` received at ``received_at`` (UTC), appending to ``out``."""
+        stats = self.stats
+        for raw in lines:
+            stats.lines_read += 1
+            line = raw.strip()
+            if not line or line[0] == 0x23:  # '#': a comment, as in gpsd's sample files
+                stats.lines_ignored += 1
+                continue
+            try:
+                self._decode_line(line, received_at, out)
+            except SentenceRejected as exc:
+                out.append(self._reject([line], received_at, exc.reason, exc.detail, exc.msg_type))
+            except Exception as exc:  # a decoder bug must not stop the feed; it is recorded
+                detail = f"{type(exc).__name__}: {exc}"
+                out.append(self._reject([line], received_at, RejectReason.DECODE_ERROR, detail))
+
+    def expire(self, now: datetime, out: list[AisEvent]) -> None:
+        """Reject multi-sentence messages that waited longer than the fragment timeout."""
+        evicted: list[Incomplete] = []
+        self._assembler.expire(self._stream_time(None, now).timestamp(), evicted)
+        self._reject_incomplete(evicted, now, out)
+
+    def flush(self, now: datetime, out: list[AisEvent]) -> None:
+        """End of input: every fragment still waiting is rejected as incomplete."""
+        evicted: list[Incomplete] = []
+        self._assembler.flush(evicted)
+        self._reject_incomplete(evicted, now, out)
+
+    # --------------------------------------------------------------------------------
+
+    def _decode_line(self, line: bytes, received_at: datetime, out: list[AisEvent]) -> None:
+        framed = frame_line(line)
+        try:
+            sentence = NMEASentenceFactory.produce(framed.sentence)
+        except UnknownMessageException:
+            raise SentenceRejected(RejectReason.UNSUPPORTED, "not an AIS sentence") from None
+        except (AISBaseException, ValueError, IndexError) as exc:
+            raise SentenceRejected(RejectReason.MALFORMED, _describe(exc)) from None
+        if not isinstance(sentence, AISSentence):
+            # e.g. Gatehouse $PGHP wrappers: metadata we do not use yet.
+            raise SentenceRejected(RejectReason.UNSUPPORTED, f"{sentence.TYPE} sentence")
+        if not sentence.is_valid:
+            raise SentenceRejected(RejectReason.CHECKSUM, "checksum mismatch")
+        if not sentence.payload:
+            raise SentenceRejected(RejectReason.MALFORMED, "empty payload")
+        if sentence.frag_cnt == 1:
+            if self._last_recorded is not None or framed.recorded_at is not None:
+                self._stream_time(framed.recorded_at, received_at)
+            self._emit(sentence, framed, [line], received_at, out)
+            return
+        now = self._stream_time(framed.recorded_at, received_at)
+        evicted: list[Incomplete] = []
+        key: FragmentKey = (
+            f"g:{framed.group.rpartition('-')[2]}" if framed.group else framed.station,
+            sentence.channel,
+            sentence.seq_id,
+            sentence.frag_cnt,
+        )
+        whole = self._assembler.add(
+            key, sentence.frag_num, _Fragment(sentence, framed), line, now.timestamp(), evicted
+        )
+        self._reject_incomplete(evicted, received_at, out)
+        self._assembler.expire(now.timestamp(), evicted)
+        if whole is None:
+            return
+        first = whole.parts[0].framed
+        station = next((p.framed.station for p in whole.parts if p.framed.station), None)
+        recorded = next((p.framed.recorded_at for p in whole.parts if p.framed.recorded_at), None)
+        merged = AISSentence.assemble_from_iterable([p.sentence for p in whole.parts])
+        framed = FramedLine(first.sentence, recorded, station, first.group)
+        try:
+            self._emit(merged, framed, whole.raw, received_at, out)
+        except SentenceRejected as exc:
+            out.append(self._reject(whole.raw, received_at, exc.reason, exc.detail, exc.msg_type))
+
+    def _emit(
+        self,
+        sentence: AISSentence,
+        framed: FramedLine,
+        raw: list[bytes],
+        received_at: datetime,
+        out: list[AisEvent],
+    ) -> None:
+        msg_type = sentence.ais_id
+        if msg_type not in MAPPED_TYPES:
+            raise SentenceRejected(
+                RejectReason.UNSUPPORTED, f"message type {msg_type} is not mapped", msg_type
+            )
+        bits = len(sentence.payload) * 6 - sentence.fill_bits
+        if bits < MIN_PAYLOAD_BITS[msg_type]:
+            raise SentenceRejected(
+                RejectReason.MALFORMED,
+                f"type {msg_type} payload has {bits} bits, needs {MIN_PAYLOAD_BITS[msg_type]}",
+                msg_type,
+            )
+        try:
+            msg = sentence.decode()
+        except (AISBaseException, ValueError, IndexError, TypeError) as exc:
+            raise SentenceRejected(RejectReason.DECODE_ERROR, _describe(exc), msg_type) from None
+        event_time = framed.recorded_at or received_at
+        info = classify_mmsi(msg.mmsi)
+        try:
+            mapper = position_report if msg_type in POSITION_TYPES else static_report
+            event = mapper(msg, msg_type, event_time, self.source, framed.station, info)
+        except ValidationError as exc:
+            raise SentenceRejected(
+                RejectReason.INVALID_VALUE, _describe_validation(exc), msg_type
+            ) from None
+        out.append(event)
+        self.stats.lines_decoded += len(raw)
+        self.stats.decoded_by_type[msg_type] += 1
+
+    def _stream_time(self, recorded: datetime | None, received_at: datetime) -> datetime:
+        """The clock multi-sentence timeouts run on: the capture's own times once it has
+        any (a replay at any speed assembles the same way), else reception time."""
+        if recorded is not None:
+            self._last_recorded = recorded
+            return recorded
+        return self._last_recorded or received_at
+
+    def _reject_incomplete(
+        self, evicted: list[Incomplete], received_at: datetime, out: list[AisEvent]
+    ) -> None:
+        for group in evicted:
+            out.append(
+                self._reject(group.raw, received_at, RejectReason.INCOMPLETE, group.detail)
+            )
+        evicted.clear()
+
+    def _reject(
+        self,
+        raw: list[bytes],
+        received_at: datetime,
+        reason: RejectReason,
+        detail: str,
+        msg_type: int | None = None,
+    ) -> RejectRecord:
+        self.stats.lines_rejected += len(raw)
+        self.stats.rejected_by_reason[reason.value] += 1
+        return RejectRecord(
+            source=self.source,
+            reason=reason,
+            detail=detail,
+            raw=[r.decode("ascii", "backslashreplace") for r in raw],
+            received_at=received_at,
+            msg_type=msg_type,
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _describe_validation(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']} (got {err.get('input')!r})"
+        for err in exc.errors()
+    )

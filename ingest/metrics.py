@@ -1,0 +1,14 @@
+"""Prometheus counters of the ingest service."""
+
+from prometheus_client import Counter
+
+LINES_READ = Counter("lookout_ingest_lines_read_total", "Lines read from feeds", ["source"])
+DECODED = Counter(
+    "lookout_ingest_decoded_total", "Typed AIS events published", ["source", "msg_type"]
+)
+REJECTED = Counter(
+    "lookout_ingest_rejected_total", "Reject records published", ["source", "reason"]
+)
+RECONNECTS = Counter(
+    "lookout_ingest_reconnects_total", "Times a TCP feed was (re)connected", ["source"]
+)

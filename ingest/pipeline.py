@@ -1,0 +1,88 @@
+"""The ingest service: a feed source through the decoder onto the bus, in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from datetime import UTC, datetime
+
+import structlog
+
+from bus.base import Bus
+from ingest.decoder import AisDecoder, AisEvent, DecodeStats
+from ingest.metrics import DECODED, LINES_READ, REJECTED
+from ingest.publisher import BatchPublisher
+from ingest.settings import IngestSettings
+from ingest.sources.base import FeedSource
+
+log = structlog.get_logger(__name__)
+
+
+class _MetricsExporter:
+    """Copies the decoder's counts to Prometheus now and then, not once per event."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._lines = 0
+        self._types: Counter[int] = Counter()
+        self._reasons: Counter[str] = Counter()
+
+    def export(self, stats: DecodeStats) -> None:
+        LINES_READ.labels(self.source).inc(stats.lines_read - self._lines)
+        self._lines = stats.lines_read
+        for msg_type, n in (stats.decoded_by_type - self._types).items():
+            DECODED.labels(self.source, str(msg_type)).inc(n)
+        for reason, n in (stats.rejected_by_reason - self._reasons).items():
+            REJECTED.labels(self.source, reason).inc(n)
+        self._types = stats.decoded_by_type.copy()
+        self._reasons = stats.rejected_by_reason.copy()
+
+
+async def run_ingest(
+    source: FeedSource, bus: Bus, settings: IngestSettings | None = None
+) -> DecodeStats:
+    """Ingest ``source`` until it ends (files) or the task is cancelled (live feeds).
+    Returns the counts; what was decoded is on the bus when this returns."""
+    settings = settings or IngestSettings()
+    decoder = AisDecoder(source.name, settings.fragment_timeout_s)
+    publisher = BatchPublisher(bus, settings.batch_size)
+    metrics = _MetricsExporter(source.name)
+    log.info("ingest starting", source=source.name)
+
+    async def tick() -> None:
+        # A live feed may go quiet: publish what waits, and time out stale fragments.
+        while True:
+            await asyncio.sleep(settings.flush_interval_s)
+            expired: list[AisEvent] = []
+            decoder.expire(datetime.now(UTC), expired)
+            await publisher.add(expired)
+            await publisher.flush()
+            metrics.export(decoder.stats)
+
+    ticker = asyncio.create_task(tick(), name=f"ingest-tick {source.name}")
+    try:
+        async for batch in source.batches():
+            events: list[AisEvent] = []
+            decoder.decode_lines(batch.lines, batch.received_at, events)
+            await publisher.add(events)
+        leftovers: list[AisEvent] = []
+        decoder.flush(datetime.now(UTC), leftovers)
+        await publisher.add(leftovers)
+        await publisher.flush()
+    finally:
+        ticker.cancel()
+        with contextlib.suppress(Exception):
+            await publisher.flush()  # a cancelled live feed still hands over what it decoded
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+        metrics.export(decoder.stats)
+    stats = decoder.stats
+    log.info(
+        "ingest finished",
+        source=source.name,
+        lines_read=stats.lines_read,
+        decoded=sum(stats.decoded_by_type.values()),
+        rejected=dict(stats.rejected_by_reason),
+    )
+    return stats

@@ -1,0 +1,38 @@
+"""Settings of the ingest service (environment prefix ``LOOKOUT_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IngestSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOOKOUT_INGEST_", extra="ignore")
+
+    batch_size: int = Field(
+        default=1000, ge=1, description="Events per publish_many (one await per batch)."
+    )
+    flush_interval_s: float = Field(
+        default=0.2, gt=0, description="A partial batch waits at most this long on a live feed."
+    )
+    fragment_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A multi-sentence message still missing parts this long after its first "
+        "fragment is rejected as 'incomplete' (fragments normally arrive within a second).",
+    )
+    reconnect_initial_s: float = Field(
+        default=0.5, gt=0, description="First wait before reconnecting to a TCP feed."
+    )
+    reconnect_max_s: float = Field(
+        default=30.0, gt=0, description="Cap of the exponential reconnect backoff."
+    )
+    connect_timeout_s: float = Field(default=10.0, gt=0, description="TCP connect timeout.")
+    idle_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="A TCP feed silent this long is treated as dropped and reconnected.",
+    )
+    demo_lines_per_s: float = Field(
+        default=20.0, gt=0, description="Pace of the demo feed of `lookout up`."
+    )

@@ -1,0 +1,103 @@
+"""Replay of a capture file: plain NMEA, NMEA 4.0 tag blocks, or a leading timestamp column
+(``.gz`` files are read as they are).
+
+``speed`` 0 reads as fast as decoding goes; ``speed`` N sleeps so that the recorded times
+(tag block ``c:`` or the timestamp column) pass N times faster than they did. Lines without
+a recorded time travel with the last line that had one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from ingest.errors import SourceError
+from ingest.nmea import recorded_time
+from ingest.sources.base import LineBatch
+
+_CHUNK_BYTES = 256 * 1024
+_PACED_BATCH_LINES = 500
+
+
+class FileSource:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        speed: float = 0.0,
+        on_progress: Callable[[int], None] | None = None,
+        name: str | None = None,
+    ) -> None:
+        if speed < 0:
+            raise SourceError(f"speed must be 0 (as fast as possible) or positive, not {speed}")
+        self.path = path
+        self.speed = speed
+        self.on_progress = on_progress
+        """Called with the number of bytes read so far (for a progress bar)."""
+        self._name = name or f"file://{path.resolve()}"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def size_bytes(self) -> int:
+        return self.path.stat().st_size
+
+    def _open(self) -> BinaryIO:
+        try:
+            if self.path.suffix == ".gz":
+                return cast(BinaryIO, gzip.open(self.path, "rb"))
+            return self.path.open("rb")
+        except OSError as exc:
+            raise SourceError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
+
+    async def batches(self) -> AsyncIterator[LineBatch]:
+        with self._open() as stream:
+            if self.speed == 0:
+                async for batch in self._as_fast_as_possible(stream):
+                    yield batch
+            else:
+                async for batch in self._paced(stream):
+                    yield batch
+
+    async def _as_fast_as_possible(self, stream: BinaryIO) -> AsyncIterator[LineBatch]:
+        raw = getattr(stream, "fileobj", None) or stream  # progress in compressed bytes
+        while lines := stream.readlines(_CHUNK_BYTES):
+            yield LineBatch(lines, datetime.now(UTC))
+            if self.on_progress is not None:
+                self.on_progress(raw.tell())
+
+    async def _paced(self, stream: BinaryIO) -> AsyncIterator[LineBatch]:
+        first_recorded_s: float | None = None
+        started_s = time.monotonic()
+        batch: list[bytes] = []
+        done_bytes = 0
+        for line in stream:
+            recorded = recorded_time(line)
+            if recorded is not None:
+                if first_recorded_s is None:
+                    first_recorded_s, started_s = recorded.timestamp(), time.monotonic()
+                due_s = started_s + (recorded.timestamp() - first_recorded_s) / self.speed
+                wait_s = due_s - time.monotonic()
+                if wait_s > 0:
+                    if batch:
+                        yield LineBatch(batch, datetime.now(UTC))
+                        batch = []
+                    await asyncio.sleep(wait_s)
+            batch.append(line)
+            done_bytes += len(line)
+            if len(batch) >= _PACED_BATCH_LINES:
+                yield LineBatch(batch, datetime.now(UTC))
+                batch = []
+            if self.on_progress is not None and not batch:
+                self.on_progress(done_bytes)
+        if batch:
+            yield LineBatch(batch, datetime.now(UTC))
+        if self.on_progress is not None:
+            self.on_progress(done_bytes)

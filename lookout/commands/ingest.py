@@ -1,0 +1,116 @@
+"""``lookout ingest``: AIS feeds (TCP, UDP, capture files) into ais.positions, ais.static
+and ais.rejects. The bus is chosen by ``LOOKOUT_BUS`` (memory or kafka)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from bus import BusSettings
+from bus.factory import make_bus
+from ingest.decoder import DecodeStats
+from ingest.pipeline import run_ingest
+from ingest.settings import IngestSettings
+from ingest.sources.base import FeedSource
+from ingest.sources.file import FileSource
+from ingest.sources.tcp import TcpSource
+from ingest.sources.udp import UdpSource
+from schemas.topics import Topic
+
+app = typer.Typer(help="Decode AIS feeds into the bus.", no_args_is_help=True)
+
+SourceName = Annotated[
+    str | None, typer.Option("--source", help="Name on every event (default: the feed's URL).")
+]
+
+
+async def _ingest(source: FeedSource) -> DecodeStats:
+    bus = make_bus(BusSettings(), source="/lookout/ingest")
+    async with bus:
+        await bus.ensure_topics([Topic.AIS_POSITIONS, Topic.AIS_STATIC, Topic.AIS_REJECTS])
+        return await run_ingest(source, bus, IngestSettings())
+
+
+def _split_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise typer.BadParameter(f"expected HOST:PORT, got {address!r}")
+    return host, int(port)
+
+
+def render_summary(stats: DecodeStats, console: Console) -> None:
+    """Read, decoded by type, rejected by reason: the end-of-run account of every line."""
+    table = Table(title="AIS ingest summary", show_header=True)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("lines read", str(stats.lines_read))
+    table.add_row("  blank or comment", str(stats.lines_ignored))
+    table.add_row("  in typed events", str(stats.lines_decoded))
+    table.add_row("  in rejects", str(stats.lines_rejected))
+    for msg_type, n in sorted(stats.decoded_by_type.items()):
+        table.add_row(f"decoded type {msg_type}", str(n))
+    for reason, n in sorted(stats.rejected_by_reason.items()):
+        table.add_row(f"rejected: {reason}", str(n))
+    console.print(table)
+
+
+@app.command("file")
+def file_(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Capture file.")],
+    speed: Annotated[
+        float, typer.Option(min=0, help="N = N times the recorded pace; 0 = as fast as possible.")
+    ] = 0.0,
+    progress: Annotated[
+        bool | None, typer.Option("--progress/--no-progress", help="Default: on a terminal.")
+    ] = None,
+    source: SourceName = None,
+) -> None:
+    """Replay a capture (plain NMEA, NMEA 4.0 tag blocks, or a timestamp column)."""
+    console = Console()
+    show = sys.stdout.isatty() if progress is None else progress
+    feed = FileSource(path, speed=speed, name=source)
+    if not show:
+        stats = asyncio.run(_ingest(feed))
+    else:
+        with Progress(
+            "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+            TimeRemainingColumn(), console=console,
+        ) as bar:
+            task = bar.add_task(path.name, total=feed.size_bytes)
+            advance: Callable[[int], None] = lambda done: bar.update(task, completed=done)  # noqa: E731
+            feed.on_progress = advance
+            stats = asyncio.run(_ingest(feed))
+    render_summary(stats, console)
+
+
+@app.command()
+def tcp(
+    address: Annotated[str, typer.Argument(help="HOST:PORT of the feed, e.g. 153.44.253.27:5631")],
+    source: SourceName = None,
+) -> None:
+    """Connect to a TCP feed and keep reconnecting (capped exponential backoff) forever."""
+    host, port = _split_address(address)
+    s = IngestSettings()
+    feed = TcpSource(
+        host, port, reconnect_initial_s=s.reconnect_initial_s, reconnect_max_s=s.reconnect_max_s,
+        connect_timeout_s=s.connect_timeout_s, idle_timeout_s=s.idle_timeout_s, name=source,
+    )
+    asyncio.run(_ingest(feed))
+
+
+@app.command()
+def udp(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="UDP port (10110 is the NMEA-over-IP custom).")] = 10110,
+    source: SourceName = None,
+) -> None:
+    """Listen for NMEA datagrams."""
+    asyncio.run(_ingest(UdpSource(host, port, name=source)))
