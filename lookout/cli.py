@@ -62,6 +62,20 @@ def api(
 
 
 @app.command()
+def settings() -> None:
+    """List every LOOKOUT_* environment variable with its default and meaning."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from lookout.settings_catalog import catalog
+
+    table = Table("variable", "default", "meaning", "read by")
+    for doc in catalog():
+        table.add_row(doc.env, doc.default, doc.description, doc.owner)
+    Console().print(table)
+
+
+@app.command()
 def version() -> None:
     """Print Lookout's version."""
     typer.echo(__version__)

@@ -19,4 +19,4 @@ class UpSettings(BaseSettings):
         default=None, description="Use this PostgreSQL instead of starting an embedded one."
     )
     demo: bool = Field(default=True, description="Run the demo feed with `lookout up`.")
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", description="Log level; JSON lines unless a tty.")

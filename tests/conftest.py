@@ -17,6 +17,7 @@ from bus import BusSettings
 from bus.kafka import KafkaBus
 from bus.memory import MemoryBus
 from store.embedded import EmbeddedPostgres
+from tests.support.pg import postgres_data_dir
 from tests.support.tansu import TansuBroker
 
 CORPORA = Path(__file__).resolve().parent / "corpora"
@@ -75,14 +76,15 @@ def unique() -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_url() -> Iterator[str]:
     external = os.environ.get("LOOKOUT_DATABASE_URL")
     if external:
         yield external
         return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data")
-    url = server.start()
-    try:
-        yield url
-    finally:
-        server.stop()
+    with postgres_data_dir() as data_dir:
+        server = EmbeddedPostgres(data_dir)
+        url = server.start()
+        try:
+            yield url
+        finally:
+            server.stop()

@@ -11,6 +11,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from store.embedded import EmbeddedPostgres
+from tests.support.pg import postgres_data_dir
 from tests.support.tansu import TansuBroker
 
 
@@ -39,9 +40,14 @@ async def test_tansu_starts_answers_and_stops_leaving_no_process(tmp_path: Path)
 
 
 @pytest.mark.postgres
-def test_embedded_postgres_starts_answers_and_stops_leaving_no_process(tmp_path: Path) -> None:
-    server = EmbeddedPostgres(tmp_path / "pg")
-    url = server.start()
+def test_embedded_postgres_starts_answers_and_stops_leaving_no_process() -> None:
+    with postgres_data_dir() as data_dir:
+        server = EmbeddedPostgres(data_dir)
+        url = server.start()
+        _check_and_stop(server, url)
+
+
+def _check_and_stop(server: EmbeddedPostgres, url: str) -> None:
     with psycopg.connect(url) as conn:
         pid = conn.execute("select pg_backend_pid()").fetchone()
         postmaster = conn.execute("select pg_postmaster_start_time()").fetchone()

@@ -16,6 +16,7 @@ import psutil
 import psycopg
 import pytest
 
+from tests.support.pg import postgres_data_dir
 from tests.support.tansu import free_port
 
 pytestmark = pytest.mark.postgres
@@ -60,7 +61,11 @@ def postgres_processes(data_dir: Path) -> list[psutil.Process]:
 
 
 def test_lookout_up_serves_healthz_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None:
-    data_dir = tmp_path / "lookout-data"
+    with postgres_data_dir() as data_dir:
+        up_stop_restart(data_dir, tmp_path)
+
+
+def up_stop_restart(data_dir: Path, tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "up.log"
     proc = start_up(data_dir, port, log)
