@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
@@ -101,11 +102,11 @@ class KafkaBus(Bus):
                 )
             await asyncio.gather(*futures)
         except KafkaError as exc:
-            for message in messages[:1]:
-                PUBLISH_FAILURES.labels(message.topic).inc()
+            for topic in {m.topic for m in messages}:
+                PUBLISH_FAILURES.labels(topic).inc()
             raise PublishError(f"publish failed: {exc!r}") from exc
-        for message in messages:
-            PUBLISHED.labels(message.topic).inc()
+        for topic, count in Counter(m.topic for m in messages).items():
+            PUBLISHED.labels(topic).inc(count)
 
     def _consumer(self, group: str | None) -> AIOKafkaConsumer:
         s = self.settings

@@ -12,6 +12,7 @@ import bisect
 import contextlib
 import time
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -131,7 +132,8 @@ class MemoryBus(Bus):
             )
             if len(part.records) > self.max_records_per_partition * 1.25:
                 part.trim(self.max_records_per_partition)
-            PUBLISHED.labels(message.topic).inc()
+        for topic, count in Counter(m.topic for m in messages).items():
+            PUBLISHED.labels(topic).inc(count)
         # Wake every waiting reader, then arm the event again for the next publish.
         self._data.set()
         self._data = asyncio.Event()
