@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 
 from lookout import __version__
+from lookout.commands.db import app as db_app
 from lookout.commands.ingest import app as ingest_app
+from lookout.commands.sink import sink_command
 from lookout.logging import configure_logging
 
 app = typer.Typer(
@@ -20,6 +22,8 @@ app = typer.Typer(
 )
 
 app.add_typer(ingest_app, name="ingest", help="Decode AIS feeds (TCP, UDP, files) into the bus.")
+app.add_typer(db_app, name="db", help="Database schema: migrations and partitions.")
+app.command("sink")(sink_command)
 
 
 @app.callback()

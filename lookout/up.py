@@ -25,6 +25,9 @@ from lookout.settings import UpSettings
 from schemas.health import ComponentHealth
 from schemas.topics import Topic
 from store.embedded import EmbeddedPostgres
+from store.migrate import migrate_database
+from store.settings import StoreSettings
+from store.sink import StoreSink
 
 log = structlog.get_logger(__name__)
 
@@ -39,6 +42,9 @@ def build_services(
         services.append(
             Service("ingest-demo", functools.partial(run_demo_feed, bus, ingest_settings))
         )
+    sink = StoreSink(bus, StoreSettings(database_url=database_url))
+    health.register("store-sink", sink.health)
+    services.append(Service("store-sink", sink.run))
     return services
 
 
@@ -49,6 +55,7 @@ async def run_embedded(settings: UpSettings, api: ApiSettings) -> None:
             postgres = EmbeddedPostgres(settings.data_dir / "postgres")
             database_url = postgres.start()
             stack.callback(postgres.stop)
+        await migrate_database(StoreSettings(database_url=database_url))
 
         bus = MemoryBus(source="/lookout/up")
         await bus.start()

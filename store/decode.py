@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -41,26 +41,30 @@ def _skip(batch: DecodedBatch, record: Record, reason: str, detail: str = "") ->
                     offset=record.offset, reason=reason, detail=detail[:300])
 
 
-def decode_batch(records: Sequence[Record]) -> DecodedBatch:
+def decode_batch(
+    records: Sequence[Record], meaning: Mapping[str, Topic] | None = None
+) -> DecodedBatch:
     """Bad input never stops the pipe: an undecodable record is logged, counted and
-    skipped; its offset is committed with the rest (redelivering it would fail again)."""
+    skipped; its offset is committed with the rest (redelivering it would fail again).
+    ``meaning`` maps topic names to what they carry when they are not the defaults."""
     batch = DecodedBatch()
     for record in records:
         if record.value is None:
             _skip(batch, record, "tombstone")
             continue
+        topic = meaning.get(record.topic) if meaning else record.topic
         try:
-            if record.topic == Topic.AIS_POSITIONS:
+            if topic == Topic.AIS_POSITIONS:
                 row = position_row(record.decode(PositionReport))
                 if row is None:
                     _skip(batch, record, "no_position")
                 else:
                     batch.positions.append(row)
-            elif record.topic == Topic.AIS_STATIC:
+            elif topic == Topic.AIS_STATIC:
                 batch.static_reports.append(record.decode(StaticReport))
-            elif record.topic == Topic.PATROL_REPORTS:
+            elif topic == Topic.PATROL_REPORTS:
                 batch.patrol_reports.append(record.decode(PatrolReport))
-            elif record.topic == Topic.FUSION_ALERTS:
+            elif topic == Topic.FUSION_ALERTS:
                 batch.alerts.append(record.decode(Alert))
             else:
                 _skip(batch, record, "unknown_topic")

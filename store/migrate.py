@@ -154,3 +154,12 @@ async def maintain_time_series(
             report.partitions_dropped += await timeseries.drop_expired_partitions(
                 conn, table, settings.retention_days, day
             )
+
+
+async def migrate_database(settings: StoreSettings) -> MigrationReport:
+    """Connect to ``settings.database_url`` and migrate it."""
+    from store.db import connect
+
+    async with await connect(settings.database_url,
+                             connect_timeout_s=settings.connect_timeout_s) as conn:
+        return await migrate(conn, settings)

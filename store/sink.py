@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -22,6 +22,7 @@ import structlog
 
 from bus.base import Bus, CommitError, Record
 from schemas.health import ComponentHealth
+from schemas.topics import Topic
 from store import timeseries
 from store.db import Conn, connect, is_connection_lost
 from store.decode import SINK_TOPICS, DecodedBatch, decode_batch
@@ -69,10 +70,19 @@ async def write_batch(conn: Conn, batch: DecodedBatch, keeper: timeseries.Partit
 
 class StoreSink:
     def __init__(
-        self, bus: Bus, settings: StoreSettings, *, after_database_commit: BatchHook | None = None
+        self,
+        bus: Bus,
+        settings: StoreSettings,
+        *,
+        topics: Mapping[Topic, str] | None = None,
+        after_database_commit: BatchHook | None = None,
     ) -> None:
-        """``after_database_commit`` runs between the database commit and the offset commit
+        """``topics`` renames the consumed topics (tests on a shared broker use their own);
+        ``after_database_commit`` runs between the database commit and the offset commit
         (the reliability tests crash the sink there)."""
+        names = {topic: (topics or {}).get(topic, topic.value) for topic in SINK_TOPICS}
+        self._topic_names = list(names.values())
+        self._meaning = {name: topic for topic, name in names.items()}
         self.bus = bus
         self.settings = settings
         self.status = SinkStatus()
@@ -83,7 +93,7 @@ class StoreSink:
 
     async def run(self) -> None:
         """Consume until cancelled."""
-        subscription = self.bus.subscribe(list(SINK_TOPICS), group=self.settings.sink_group)
+        subscription = self.bus.subscribe(self._topic_names, group=self.settings.sink_group)
         try:
             async with subscription:
                 while True:
@@ -105,7 +115,7 @@ class StoreSink:
 
     async def write_durably(self, records: Sequence[Record]) -> dict[str, int]:
         """Decode and write one micro-batch, retrying a lost database until it is back."""
-        batch = decode_batch(records)
+        batch = decode_batch(records, self._meaning)
         delay_s = self.settings.sink_retry_initial_s
         while True:
             try:

@@ -15,7 +15,7 @@ from store.settings import StoreSettings
 
 
 def database_url(server_url: str, dbname: str) -> str:
-    return make_conninfo(**{**conninfo_to_dict(server_url), "dbname": dbname})
+    return make_conninfo("", **{**conninfo_to_dict(server_url), "dbname": dbname})
 
 
 async def create_database(server_url: str) -> str:
