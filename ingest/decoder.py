@@ -132,19 +132,22 @@ class AisDecoder:
         whole = self._assembler.add(
             key, sentence.frag_num, _Fragment(sentence, framed), line, now.timestamp(), evicted
         )
-        self._reject_incomplete(evicted, received_at, out)
         self._assembler.expire(now.timestamp(), evicted)
+        self._reject_incomplete(evicted, received_at, out)
         if whole is None:
             return
         first = whole.parts[0].framed
         station = next((p.framed.station for p in whole.parts if p.framed.station), None)
         recorded = next((p.framed.recorded_at for p in whole.parts if p.framed.recorded_at), None)
-        merged = AISSentence.assemble_from_iterable([p.sentence for p in whole.parts])
         framed = FramedLine(first.sentence, recorded, station, first.group)
         try:
+            merged = AISSentence.assemble_from_iterable([p.sentence for p in whole.parts])
             self._emit(merged, framed, whole.raw, received_at, out)
         except SentenceRejected as exc:
             out.append(self._reject(whole.raw, received_at, exc.reason, exc.detail, exc.msg_type))
+        except Exception as exc:  # as in decode_lines, but for every line of the message
+            detail = f"{type(exc).__name__}: {exc}"
+            out.append(self._reject(whole.raw, received_at, RejectReason.DECODE_ERROR, detail))
 
     def _emit(
         self,

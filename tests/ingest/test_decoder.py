@@ -8,6 +8,7 @@ from operator import xor
 
 import pytest
 
+from ingest.decoder import AisDecoder, AisEvent
 from schemas.ais import PositionReport, RejectReason, StaticReport
 from schemas.vessel import MmsiKind
 from tests.ingest.support import RECEIVED, decode_all, rejects, typed
@@ -109,6 +110,19 @@ def test_fragments_separated_by_more_than_the_timeout_are_incomplete() -> None:
     events, _ = decode_all([first, second])
     assert [r.reason for r in rejects(events)] == [RejectReason.INCOMPLETE] * 2
     assert typed(events) == []
+
+
+def test_a_stale_fragment_is_rejected_when_later_traffic_moves_the_clock_on() -> None:
+    stale = tag_block("c:1700000000") + TYPE_5_OTHER[0]
+    later = [tag_block("c:1700000060") + s for s in TYPE_5]
+    decoder = AisDecoder("test")
+    out: list[AisEvent] = []
+    decoder.decode_lines([stale.encode(), *(x.encode() for x in later)], RECEIVED, out)
+    # Before any flush at the end of input: the sweep itself rejected the stale fragment.
+    [reject] = rejects(out)
+    assert reject.reason is RejectReason.INCOMPLETE and reject.raw == [stale]
+    assert [e.msg_type for e in typed(out)] == [5]
+    assert decoder.stats.lines_pending == 0
 
 
 def test_unsupported_types_are_rejected_and_counted() -> None:
