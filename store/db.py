@@ -26,3 +26,10 @@ def is_connection_lost(exc: BaseException) -> bool:
     if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
         return not isinstance(exc, psycopg.errors.QueryCanceled | psycopg.errors.LockNotAvailable)
     return False
+
+
+def is_refused_data(exc: BaseException) -> bool:
+    """True when the database refuses a value (SQLSTATE class 22, data exception, or 23,
+    integrity constraint violation): the same rows would be refused again."""
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    return isinstance(exc, psycopg.DataError) or sqlstate[:2] in ("22", "23")

@@ -32,6 +32,19 @@ class DecodedBatch:
     alerts: list[Alert] = field(default_factory=list)
     skipped: int = 0
 
+    def size(self) -> int:
+        return (len(self.positions) + len(self.static_reports) + len(self.patrol_reports)
+                + len(self.alerts))
+
+    def split(self) -> list[DecodedBatch]:
+        """One batch per event (to find the one the database refuses)."""
+        return [
+            *(DecodedBatch(positions=[row]) for row in self.positions),
+            *(DecodedBatch(static_reports=[r]) for r in self.static_reports),
+            *(DecodedBatch(patrol_reports=[r]) for r in self.patrol_reports),
+            *(DecodedBatch(alerts=[a]) for a in self.alerts),
+        ]
+
 
 def _skip(batch: DecodedBatch, record: Record, reason: str, detail: str = "") -> None:
     batch.skipped += 1

@@ -24,10 +24,17 @@ from bus.base import Bus, CommitError, Record
 from schemas.health import ComponentHealth
 from schemas.topics import Topic
 from store import timeseries
-from store.db import Conn, connect, is_connection_lost
+from store.db import Conn, connect, is_connection_lost, is_refused_data
 from store.decode import SINK_TOPICS, DecodedBatch, decode_batch
 from store.errors import SinkError
-from store.metrics import BATCH_SECONDS, BATCHES, RETRIES, ROWS_WRITTEN, WAITING_FOR_DATABASE
+from store.metrics import (
+    BATCH_SECONDS,
+    BATCHES,
+    RETRIES,
+    ROWS_WRITTEN,
+    SKIPPED,
+    WAITING_FOR_DATABASE,
+)
 from store.migrate import MigrationReport, maintain_time_series
 from store.settings import StoreSettings
 from store.write_events import alert_days, write_alerts, write_patrol_reports
@@ -116,22 +123,7 @@ class StoreSink:
     async def write_durably(self, records: Sequence[Record]) -> dict[str, int]:
         """Decode and write one micro-batch, retrying a lost database until it is back."""
         batch = decode_batch(records, self._meaning)
-        delay_s = self.settings.sink_retry_initial_s
-        while True:
-            try:
-                started = time.perf_counter()
-                conn, keeper = await self._connection()
-                await self._maintain(conn, keeper)
-                counts = await write_batch(conn, batch, keeper)
-                BATCH_SECONDS.observe(time.perf_counter() - started)
-                break
-            except psycopg.Error as exc:
-                if not is_connection_lost(exc):
-                    raise SinkError(f"database refused a batch: {exc}") from exc
-                await self._drop_connection()
-                self._waiting(exc)
-                await asyncio.sleep(delay_s)
-                delay_s = min(delay_s * 2, self.settings.sink_retry_max_s)
+        counts = await self._write_retrying(batch)
         self._recovered()
         BATCHES.inc()
         for table, rows in counts.items():
@@ -142,6 +134,41 @@ class StoreSink:
         self.status.skipped += batch.skipped
         self.status.last_batch_at = datetime.now(UTC)
         return counts
+
+    async def _write_retrying(self, batch: DecodedBatch) -> dict[str, int]:
+        delay_s = self.settings.sink_retry_initial_s
+        while True:
+            try:
+                started = time.perf_counter()
+                conn, keeper = await self._connection()
+                await self._maintain(conn, keeper)
+                counts = await write_batch(conn, batch, keeper)
+                BATCH_SECONDS.observe(time.perf_counter() - started)
+                return counts
+            except psycopg.Error as exc:
+                if is_refused_data(exc):
+                    return await self._isolate_refused(batch, exc)
+                if not is_connection_lost(exc):
+                    raise SinkError(f"database refused a batch: {exc}") from exc
+                await self._drop_connection()
+                self._waiting(exc)
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, self.settings.sink_retry_max_s)
+
+    async def _isolate_refused(self, batch: DecodedBatch, exc: psycopg.Error) -> dict[str, int]:
+        """A value the database refuses (a NUL in a free-text field, say) would refuse the
+        whole batch forever: write the events one by one and skip only the refused one."""
+        if batch.size() <= 1:
+            batch.skipped += 1
+            SKIPPED.labels("-", "refused_by_database").inc()
+            log.warning("event refused by the database, skipped", error=str(exc)[:300])
+            return {}
+        totals: dict[str, int] = {}
+        for single in batch.split():
+            for table, rows in (await self._write_retrying(single)).items():
+                totals[table] = totals.get(table, 0) + rows
+            batch.skipped += single.skipped
+        return totals
 
     def _waiting(self, exc: BaseException) -> None:
         RETRIES.inc()

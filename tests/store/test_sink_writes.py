@@ -147,3 +147,18 @@ async def test_bad_records_are_counted_and_skipped_without_stopping(
     assert sink.status.skipped == 3
     assert await count(db_url, "positions") == 1
     assert await count(db_url, "patrol_reports") == 1
+
+
+async def test_a_value_the_database_refuses_skips_only_that_event(
+    db_url: str, store_settings: StoreSettings
+) -> None:
+    sink = sink_for(store_settings)
+    poisoned = patrol(4, notes="seen at dawn\x00")  # PostgreSQL text cannot hold NUL
+    await sink.write_durably(records_of([
+        pos(525_000_003, 1, -8.0, 115.0), Outgoing(Topic.PATROL_REPORTS, None, patrol(3)),
+        Outgoing(Topic.PATROL_REPORTS, None, poisoned), pos(525_000_003, 2, -8.1, 115.0),
+    ]))
+    await sink.close()
+    assert sink.status.skipped == 1
+    assert await count(db_url, "positions") == 2
+    assert await count(db_url, "patrol_reports") == 1
