@@ -25,9 +25,9 @@ from typing import Self, TypeVar
 from schemas.envelope import (
     CloudEventAttributes,
     Event,
-    attributes_for,
     decode_value,
     encode_value,
+    headers_for,
 )
 
 E = TypeVar("E", bound=Event)
@@ -93,10 +93,10 @@ class Outgoing:
     def encode(self, source: str) -> tuple[bytes | None, list[tuple[str, bytes]]]:
         if self.payload is None:
             return None, []
-        attrs = attributes_for(
+        headers = headers_for(
             self.payload, source=source, event_id=self.event_id, subject=self.subject
         )
-        return encode_value(self.payload), attrs.to_headers()
+        return encode_value(self.payload), headers
 
 
 @dataclass(slots=True)
