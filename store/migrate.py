@@ -161,5 +161,5 @@ async def migrate_database(settings: StoreSettings) -> MigrationReport:
     from store.db import connect
 
     async with await connect(settings.database_url,
-                             connect_timeout_s=settings.connect_timeout_s) as conn:
+                             connect_timeout_s=settings.database_connect_timeout_s) as conn:
         return await migrate(conn, settings)

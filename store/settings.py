@@ -35,4 +35,6 @@ class StoreSettings(BaseSettings):
         default=0.2, gt=0, description="First wait after a lost database connection."
     )
     sink_retry_max_s: float = Field(default=10.0, gt=0, description="Longest wait between tries.")
-    connect_timeout_s: int = Field(default=5, ge=1)
+    database_connect_timeout_s: int = Field(
+        default=5, ge=1, description="Give up a connection attempt after this long, seconds."
+    )

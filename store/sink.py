@@ -189,7 +189,7 @@ class StoreSink:
     async def _connection(self) -> tuple[Conn, timeseries.PartitionKeeper]:
         if self._conn is None or self._conn.closed or self._keeper is None:
             conn = await connect(self.settings.database_url,
-                                 connect_timeout_s=self.settings.connect_timeout_s)
+                                 connect_timeout_s=self.settings.database_connect_timeout_s)
             try:
                 await prepare_stage(conn)
                 backend = await timeseries.detect_backend(conn)
