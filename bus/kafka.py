@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
+from aiokafka.partitioner import murmur2
+from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import OffsetAndMetadata
 from aiokafka.structs import TopicPartition as KafkaTP
 
@@ -35,12 +38,16 @@ from bus.metrics import CONSUMED, LAG, PUBLISH_FAILURES, PUBLISHED
 from bus.settings import BusSettings
 from schemas.topics import COMPACTED_TOPICS
 
+_KEY_HASHES_KEPT = 1_000_000
+"""Keys (MMSIs) whose murmur2 hash is remembered; the cache starts over beyond that."""
+
 
 class KafkaBus(Bus):
     def __init__(self, settings: BusSettings, *, source: str = "/lookout") -> None:
         self.settings = settings
         self.source = source
         self._producer: AIOKafkaProducer | None = None
+        self._key_hashes: dict[bytes, int] = {}
 
     async def start(self) -> None:
         s = self.settings
@@ -85,21 +92,40 @@ class KafkaBus(Bus):
             await admin.close()
 
     async def publish_many(self, messages: Sequence[Outgoing]) -> None:
-        if self._producer is None:
+        """Fill one record batch per partition (aiokafka's ``create_batch``), hand each to
+        the producer when full and at the end, then await every batch's acknowledgement
+        (acks=all). Partitions are chosen as aiokafka's default partitioner would (murmur2
+        of the key; keyless at random), so a key keeps its partition and its order."""
+        producer = self._producer
+        if producer is None:
             raise PublishError("bus is not started")
         futures: list[asyncio.Future[object]] = []
+        builders: dict[TopicPartition, BatchBuilder] = {}
+        partitions: dict[str, list[int]] = {}
         try:
             for message in messages:
+                topic = message.topic
                 value, headers = message.encode(self.source)
-                # send() only appends to the accumulator; the future resolves on the ack.
-                futures.append(
-                    await self._producer.send(
-                        message.topic,
-                        value=value,
-                        key=None if message.key is None else message.key.encode(),
-                        headers=headers,
-                    )
-                )
+                key = None if message.key is None else message.key.encode()
+                all_partitions = partitions.get(topic)
+                if all_partitions is None:
+                    all_partitions = sorted(await producer.partitions_for(topic))
+                    if not all_partitions:
+                        raise PublishError(f"topic {topic!r} has no partitions")
+                    partitions[topic] = all_partitions
+                tp = (topic, self._partition_of(key, all_partitions))
+                builder = builders.get(tp)
+                if builder is None:
+                    builder = builders[tp] = producer.create_batch()
+                if builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
+                    # Full: queue it (this waits only if the partition's previous batch
+                    # has not been drained yet) and start the next one.
+                    futures.append(await producer.send_batch(builder, tp[0], partition=tp[1]))
+                    builder = builders[tp] = producer.create_batch()
+                    if not builder.append(timestamp=None, key=key, value=value, headers=headers):
+                        raise PublishError(f"a message to {topic} is larger than a batch")
+            for (topic, partition), builder in builders.items():
+                futures.append(await producer.send_batch(builder, topic, partition=partition))
             await asyncio.gather(*futures)
         except KafkaError as exc:
             for topic in {m.topic for m in messages}:
@@ -107,6 +133,16 @@ class KafkaBus(Bus):
             raise PublishError(f"publish failed: {exc!r}") from exc
         for topic, count in Counter(m.topic for m in messages).items():
             PUBLISHED.labels(topic).inc(count)
+
+    def _partition_of(self, key: bytes | None, all_partitions: list[int]) -> int:
+        if key is None:
+            return random.choice(all_partitions)
+        hashed = self._key_hashes.get(key)
+        if hashed is None:
+            if len(self._key_hashes) >= _KEY_HASHES_KEPT:
+                self._key_hashes.clear()
+            hashed = self._key_hashes[key] = murmur2(key) & 0x7FFFFFFF
+        return all_partitions[hashed % len(all_partitions)]
 
     def _consumer(self, group: str | None) -> AIOKafkaConsumer:
         s = self.settings

@@ -11,8 +11,9 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 
-from bus import Bus, Outgoing, Record, Subscription
+from bus import Bus, BusSettings, Outgoing, Record, Subscription
 from bus.kafka import KafkaBus, KafkaSubscription
 from bus.memory import MemoryBus, MemorySubscription
 from bus.table_reader import TableReader
@@ -230,3 +231,42 @@ async def test_a_consumer_that_stops_progressing_is_reported_unhealthy(
             health = await sub.health()
             assert not health.alive
             assert health.lag == 5
+
+
+async def test_a_publish_larger_than_one_record_batch_arrives_whole_and_in_order(
+    bus: Bus, unique: str
+) -> None:
+    """Kafka publishes one record batch per partition at a time (1 MB by default): a
+    publish of several MB fills several, and keyless messages are spread too."""
+    topic = f"test.big.{unique}"
+    await bus.ensure_topics([topic])
+    note = "x" * 2000
+    messages = [Outgoing(topic, f"k{i % 3}", Ping(n=i, note=note)) for i in range(1800)]
+    messages += [Outgoing(topic, None, Ping(n=1800 + i)) for i in range(30)]
+    await bus.publish_many(messages)
+    async with bus.subscribe([topic], group=f"g.{unique}") as sub:
+        records = await drain(sub, len(messages))
+    by_key: dict[str | None, list[int]] = {}
+    for r in records:
+        by_key.setdefault(r.key, []).append(r.decode(Ping).n)
+    assert sorted(n for ns in by_key.values() for n in ns) == list(range(len(messages)))
+    for key in ("k0", "k1", "k2"):
+        assert by_key[key] == list(range(int(key[1]), 1800, 3))
+
+
+@pytest.mark.kafka
+async def test_kafka_keys_land_where_the_default_partitioner_puts_them(
+    kafka_settings: BusSettings, unique: str
+) -> None:
+    """Other producers (any Kafka client with the default partitioner) put a key where we do."""
+    topic = f"test.partitioner.{unique}"
+    async with KafkaBus(kafka_settings, source="/tests") as bus:
+        await bus.ensure_topics([topic])
+        keys = [str(525_000_000 + i) for i in range(40)]
+        await bus.publish_many([Outgoing(topic, k, Ping(n=i)) for i, k in enumerate(keys)])
+        async with bus.subscribe([topic], group=f"g.{unique}") as sub:
+            records = await drain(sub, len(keys))
+    partitions = list(range(kafka_settings.partitions))
+    for r in records:
+        assert r.key is not None
+        assert r.partition == DefaultPartitioner()(r.key.encode(), partitions, partitions)
