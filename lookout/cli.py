@@ -59,7 +59,7 @@ def api(
     host: Annotated[str, typer.Option(envvar="LOOKOUT_API_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="LOOKOUT_API_PORT")] = 8000,
 ) -> None:
-    """Serve the HTTP API alone (distributed mode; needs LOOKOUT_DATABASE_URL)."""
+    """Serve the HTTP API alone (distributed mode; reads LOOKOUT_DATABASE_URL)."""
     from lookout.serve_api import serve_api
 
     asyncio.run(serve_api(host, port))
