@@ -38,36 +38,44 @@ def partition_for(key: str | None, partitions: int, counter: int) -> int:
     return zlib.crc32(key.encode()) % partitions
 
 
+_Row = tuple[str, int, int, str | None, bytes | None, tuple[tuple[str, bytes], ...], int]
+"""A stored record: ``Record``'s fields in order. Plain tuples of strings, bytes and ints
+hold no references the garbage collector has to follow, so it stops tracking them after
+their first collection: millions of retained records then cost the collector nothing
+(as ``Record`` objects they were traversed by every full collection, ~15% of a publish).
+Readers get ``Record`` objects built from the rows they read."""
+
+
 @dataclass
 class _Partition:
     compacted: bool
     offsets: list[int] = field(default_factory=list)
-    records: list[Record] = field(default_factory=list)
+    rows: list[_Row] = field(default_factory=list)
     next_offset: int = 0
 
-    def append(self, record: Record) -> None:
-        self.offsets.append(record.offset)
-        self.records.append(record)
-        self.next_offset = record.offset + 1
+    def append(self, row: _Row) -> None:
+        self.offsets.append(row[2])
+        self.rows.append(row)
+        self.next_offset = row[2] + 1
 
     def read(self, position: int, limit: int) -> list[Record]:
         start = bisect.bisect_left(self.offsets, position)
-        return self.records[start : start + limit]
+        return [Record(*row) for row in self.rows[start : start + limit]]
 
     def trim(self, keep: int) -> None:
         """Bound memory: drop the oldest records (time-based topics) or older values of the
         same key (compacted topics, as Kafka's cleaner would)."""
-        if len(self.records) <= keep:
+        if len(self.rows) <= keep:
             return
         if self.compacted:
-            latest: dict[str | None, Record] = {}
-            for record in self.records:
-                latest[record.key] = record
-            kept = sorted(latest.values(), key=lambda r: r.offset)
+            latest: dict[str | None, _Row] = {}
+            for row in self.rows:
+                latest[row[3]] = row
+            kept = sorted(latest.values(), key=lambda r: r[2])
         else:
-            kept = self.records[-keep:]
-        self.records = kept
-        self.offsets = [r.offset for r in kept]
+            kept = self.rows[-keep:]
+        self.rows = kept
+        self.offsets = [r[2] for r in kept]
 
 
 @dataclass
@@ -113,24 +121,20 @@ class MemoryBus(Bus):
 
     async def publish_many(self, messages: Sequence[Outgoing]) -> None:
         now_ms = int(time.time() * 1000)
+        source = self.source
+        limit = self.max_records_per_partition * 1.25
         for message in messages:
-            value, headers = message.encode(self.source)
-            parts = self._topic(message.topic)
-            self._keyless += message.key is None
-            index = partition_for(message.key, len(parts), self._keyless)
+            value, headers = message.encode(source)
+            topic, key = message.topic, message.key
+            parts = self._topics.get(topic) or self._topic(topic)
+            if key is None:
+                self._keyless += 1
+                index = self._keyless % len(parts)
+            else:
+                index = partition_for(key, len(parts), self._keyless)
             part = parts[index]
-            part.append(
-                Record(
-                    topic=message.topic,
-                    partition=index,
-                    offset=part.next_offset,
-                    key=message.key,
-                    value=value,
-                    headers=tuple(headers),
-                    timestamp_ms=now_ms,
-                )
-            )
-            if len(part.records) > self.max_records_per_partition * 1.25:
+            part.append((topic, index, part.next_offset, key, value, tuple(headers), now_ms))
+            if len(part.rows) > limit:
                 part.trim(self.max_records_per_partition)
         for topic, count in Counter(m.topic for m in messages).items():
             PUBLISHED.labels(topic).inc(count)
