@@ -25,6 +25,7 @@ from store.settings import StoreSettings
 from store.sink import StoreSink
 from tests.store.factories import mixed_traffic
 from tests.store.support import records_of, snapshot, wait_for
+from tests.support.pg import postgres_data_dir
 
 
 class SimulatedCrash(RuntimeError):
@@ -110,9 +111,16 @@ async def _done(sink: StoreSink, records: int) -> bool:
 
 @pytest.mark.postgres
 async def test_a_database_that_goes_away_makes_the_sink_wait_then_finish(
-    tmp_path: Path, db_url: str, store_settings: StoreSettings
+    db_url: str, store_settings: StoreSettings
 ) -> None:
     """A server of its own, so stopping it disturbs no other test."""
+    with postgres_data_dir() as data_dir:
+        await _outage_then_recovery(data_dir, db_url, store_settings)
+
+
+async def _outage_then_recovery(
+    data_dir: Path, db_url: str, store_settings: StoreSettings
+) -> None:
     messages = mixed_traffic(vessels=6, minutes=30)
     first, second = messages[: len(messages) // 2], messages[len(messages) // 2 :]
     # What one uninterrupted write of everything leaves, on the session's server.
@@ -121,7 +129,7 @@ async def test_a_database_that_goes_away_makes_the_sink_wait_then_finish(
     await reference.close()
     expected = await snapshot(db_url)
 
-    server = EmbeddedPostgres(tmp_path / "pg")
+    server = EmbeddedPostgres(data_dir)
     url = server.start()
     bus: Bus = MemoryBus(source="/tests")
     await bus.start()
@@ -140,7 +148,7 @@ async def test_a_database_that_goes_away_makes_the_sink_wait_then_finish(
         assert (await sink.health()).status == "degraded"
         assert not task.done()  # waiting, not crashed
 
-        server = EmbeddedPostgres(tmp_path / "pg")
+        server = EmbeddedPostgres(data_dir)
         assert await asyncio.to_thread(server.start) == url
         await wait_for(lambda: _done(sink, len(messages)), 30, "the sink to finish")
         assert (await sink.health()).status == "ok"
