@@ -215,7 +215,9 @@ E = TypeVar("E", bound=Event)
 
 
 def encode_value(payload: Event) -> bytes:
-    return payload.model_dump_json().encode()
+    """The JSON value: ``payload.model_dump_json()`` as UTF-8, straight from the
+    serialiser's bytes (no str round trip)."""
+    return type(payload).__pydantic_serializer__.to_json(payload)
 
 
 def decode_value(attributes: CloudEventAttributes, value: bytes, expected: type[E]) -> E:
