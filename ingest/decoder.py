@@ -26,7 +26,7 @@ from ingest.mapping import (
     static_report,
 )
 from ingest.mmsi import classify_mmsi
-from ingest.nmea import FramedLine, frame_line
+from ingest.nmea import FramedLine, frame_line, sentence_checksum
 from schemas.ais import PositionReport, RejectReason, RejectRecord, StaticReport
 
 AisEvent = PositionReport | StaticReport | RejectRecord
@@ -112,6 +112,8 @@ class AisDecoder:
         if not isinstance(sentence, AISSentence):
             # e.g. Gatehouse $PGHP wrappers: metadata we do not use yet.
             raise SentenceRejected(RejectReason.UNSUPPORTED, f"{sentence.TYPE} sentence")
+        # pyais's is_valid, computed faster; stored so pyais's assembly reuses it
+        sentence.is_valid = sentence.checksum == sentence_checksum(sentence.raw)
         if not sentence.is_valid:
             raise SentenceRejected(RejectReason.CHECKSUM, "checksum mismatch")
         if not sentence.payload:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import reduce
-from operator import xor
 
 from ingest.errors import SentenceRejected
 from schemas.ais import RejectReason
@@ -32,6 +30,30 @@ class FramedLine:
     """Receiving station, tag block ``s:``."""
     group: str | None = None
     """Tag block ``g:`` (sentence-number, count, group id) of a multi-sentence message."""
+
+
+_WORD = 0xFFFF_FFFF_FFFF_FFFF
+
+
+def xor_bytes(data: bytes) -> int:
+    """The XOR of all bytes of ``data`` (the NMEA checksum of a body), eight bytes at a
+    time: the bytes become one integer, its 64-bit words are XORed, then the word's bytes.
+    Same result as ``functools.reduce(operator.xor, data, 0)``, about twice as fast."""
+    x = int.from_bytes(data, "little")
+    word = 0
+    while x:
+        word ^= x & _WORD
+        x >>= 64
+    word ^= word >> 32
+    word ^= word >> 16
+    word ^= word >> 8
+    return word & 0xFF
+
+
+def sentence_checksum(sentence: bytes) -> int:
+    """The checksum of an NMEA sentence: everything between the leading '!' or '$' and the
+    first '*' (what ``pyais.util.compute_checksum`` computes)."""
+    return xor_bytes(sentence[1:].split(b"*", 1)[0])
 
 
 def frame_line(line: bytes) -> FramedLine:
@@ -87,7 +109,7 @@ def _frame_tag_block(line: bytes) -> FramedLine:
         raise SentenceRejected(
             RejectReason.MALFORMED, f"tag block checksum {checksum!r} is not hex"
         ) from None
-    if reduce(xor, body, 0) != expected:
+    if xor_bytes(body) != expected:
         raise SentenceRejected(RejectReason.CHECKSUM, "tag block checksum mismatch")
     recorded_at: datetime | None = None
     station: str | None = None
