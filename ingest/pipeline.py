@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -39,12 +40,29 @@ class _MetricsExporter:
         self._reasons = stats.rejected_by_reason.copy()
 
 
+_heap_frozen = False
+
+
+def freeze_startup_heap() -> None:
+    """Move what exists once the service has started (modules, and pydantic's validators
+    and serialisers, whose collector traversal walks their whole schema trees) out of the
+    collector's sight, once per process. Every full collection used to re-walk them: about
+    40 ms each, 10-15% of ingest's time. Garbage is collected first, so nothing is pinned
+    but live start-up objects; objects created later are collected as usual."""
+    global _heap_frozen
+    if not _heap_frozen:
+        _heap_frozen = True
+        gc.collect()
+        gc.freeze()
+
+
 async def run_ingest(
     source: FeedSource, bus: Bus, settings: IngestSettings | None = None
 ) -> DecodeStats:
     """Ingest ``source`` until it ends (files) or the task is cancelled (live feeds).
     Returns the counts; what was decoded is on the bus when this returns."""
     settings = settings or IngestSettings()
+    freeze_startup_heap()
     decoder = AisDecoder(source.name, settings.fragment_timeout_s)
     publisher = BatchPublisher(bus, settings.batch_size)
     metrics = _MetricsExporter(source.name)

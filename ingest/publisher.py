@@ -11,13 +11,17 @@ from schemas.topics import Topic
 AisEvent = PositionReport | StaticReport | RejectRecord
 
 
+# Bound once: reading an enum member through its class costs a descriptor call each time.
+_POSITIONS, _STATIC, _REJECTS = Topic.AIS_POSITIONS, Topic.AIS_STATIC, Topic.AIS_REJECTS
+
+
 def outgoing(event: AisEvent) -> Outgoing:
     """The topic and key of an event: typed events by MMSI, rejects by source."""
     if isinstance(event, PositionReport):
-        return Outgoing(Topic.AIS_POSITIONS, str(event.mmsi), event)
+        return Outgoing(_POSITIONS, str(event.mmsi), event)
     if isinstance(event, StaticReport):
-        return Outgoing(Topic.AIS_STATIC, str(event.mmsi), event)
-    return Outgoing(Topic.AIS_REJECTS, event.source, event)
+        return Outgoing(_STATIC, str(event.mmsi), event)
+    return Outgoing(_REJECTS, event.source, event)
 
 
 class BatchPublisher:
