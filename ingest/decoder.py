@@ -116,6 +116,10 @@ class AisDecoder:
         sentence.is_valid = sentence.checksum == sentence_checksum(sentence.raw)
         if not sentence.is_valid:
             raise SentenceRejected(RejectReason.CHECKSUM, "checksum mismatch")
+        if sentence.raw[-2:-1] == b"*":
+            # "*0" of a line cut short after a checksum of "0x": pyais reads it as 0 and can
+            # match by chance; NMEA 0183 checksums are two hex digits.
+            raise SentenceRejected(RejectReason.CHECKSUM, "checksum field has one digit")
         if not sentence.payload:
             raise SentenceRejected(RejectReason.MALFORMED, "empty payload")
         if sentence.frag_cnt == 1:
