@@ -14,6 +14,7 @@ from pyais.constants import TurnRate
 
 from schemas.ais import POSITION_MESSAGE_TYPES, PositionReport, StaticReport
 from schemas.units import (
+    AIRCRAFT_SPEED_MAX_KN,
     AIS_COURSE_NOT_AVAILABLE_DEG,
     AIS_HEADING_NOT_AVAILABLE_DEG,
     AIS_LAT_NOT_AVAILABLE,
@@ -182,7 +183,7 @@ def checked_position(fields: dict[str, Any]) -> PositionReport | None:
             return None
         if abs(speed - AIS_SPEED_NOT_AVAILABLE_KN) < _SENTINEL_TOLERANCE:
             speed = None
-        elif not 0.0 <= speed <= 102.2:
+        elif not 0.0 <= speed <= (AIRCRAFT_SPEED_MAX_KN if msg_type == 9 else 102.2):
             return None
     course = get("course_deg")
     if course is not None:

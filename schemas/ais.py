@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from schemas.envelope import Event
 from schemas.units import (
+    VESSEL_SPEED_MAX_KN,
     AisLatitude,
     AisLongitude,
     CourseDegrees,
+    GroundSpeedKnots,
     HeadingDegrees,
     Mmsi,
-    SpeedKnots,
     UtcDatetime,
 )
 from schemas.vessel import MmsiInfo
@@ -39,7 +40,7 @@ class PositionReport(Event):
     )
     lat: AisLatitude = None
     lon: AisLongitude = None
-    speed_kn: SpeedKnots = None
+    speed_kn: GroundSpeedKnots = None
     course_deg: CourseDegrees = None
     heading_deg: HeadingDegrees = None
     nav_status: int | None = Field(
@@ -64,6 +65,15 @@ class PositionReport(Event):
         if value not in POSITION_MESSAGE_TYPES:
             raise ValueError(f"message type {value} does not carry a position")
         return value
+
+    @model_validator(mode="after")
+    def _vessel_speed_in_range(self) -> PositionReport:
+        if self.msg_type != 9 and self.speed_kn is not None and self.speed_kn > VESSEL_SPEED_MAX_KN:
+            raise ValueError(
+                f"speed {self.speed_kn} kn out of range for a vessel (at most "
+                f"{VESSEL_SPEED_MAX_KN}; only SAR aircraft, type 9, report more)"
+            )
+        return self
 
     @property
     def has_position(self) -> bool:

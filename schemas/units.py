@@ -49,8 +49,11 @@ Longitude = Annotated[
 
 AisLatitude = Annotated[Latitude | None, _sentinel_to_none(AIS_LAT_NOT_AVAILABLE)]
 AisLongitude = Annotated[Longitude | None, _sentinel_to_none(AIS_LON_NOT_AVAILABLE)]
+VESSEL_SPEED_MAX_KN = 102.2
+AIRCRAFT_SPEED_MAX_KN = 1022.0  # type 9 (SAR aircraft) reports whole knots up to 1022
+
 SpeedKnots = Annotated[
-    Annotated[float, Field(ge=0.0, le=102.2)] | None,
+    Annotated[float, Field(ge=0.0, le=VESSEL_SPEED_MAX_KN)] | None,
     _sentinel_to_none(AIS_SPEED_NOT_AVAILABLE_KN),
     Field(description="Speed over ground, knots; None when not available."),
 ]
@@ -58,6 +61,12 @@ CourseDegrees = Annotated[
     Annotated[float, Field(ge=0.0, lt=360.0)] | None,
     _sentinel_to_none(AIS_COURSE_NOT_AVAILABLE_DEG),
     Field(description="Course over ground, degrees true; None when not available."),
+]
+GroundSpeedKnots = Annotated[
+    Annotated[float, Field(ge=0.0, le=AIRCRAFT_SPEED_MAX_KN)] | None,
+    _sentinel_to_none(AIS_SPEED_NOT_AVAILABLE_KN),
+    Field(description="Speed over ground, knots; None when not available. At most 102.2 "
+          "for vessels; SAR aircraft (type 9) up to 1022."),
 ]
 HeadingDegrees = Annotated[
     Annotated[int, Field(ge=0, le=359)] | None,

@@ -60,7 +60,8 @@ def test_ais_not_available_values_become_none_never_a_number_on_a_map() -> None:
     [
         ("lat", 97.2, "less than or equal to 90"),
         ("lon", -181.5, "greater than or equal to -180"),
-        ("speed_kn", 150.0, "less than or equal to 102.2"),
+        ("speed_kn", 150.0, "out of range for a vessel"),
+        ("speed_kn", 1100.0, "less than or equal to 1022"),
         ("course_deg", -1.0, "greater than or equal to 0"),
         ("heading_deg", 400, "less than or equal to 359"),
         ("mmsi", 1_000_000_000, "less than or equal to 999999999"),
@@ -72,6 +73,11 @@ def test_values_out_of_range_are_refused_with_a_reason(
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         position(**{field: value})
+
+
+def test_sar_aircraft_may_fly_faster_than_any_vessel_sails() -> None:
+    aircraft = position(mmsi=111_525_001, msg_type=9, speed_kn=140.0, altitude_m=300)
+    assert aircraft.speed_kn == 140.0
 
 
 def test_times_must_be_timezone_aware_and_are_kept_in_utc() -> None:
