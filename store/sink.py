@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import psycopg
 import structlog
 
-from bus.base import Bus, CommitError, Record
+from bus.base import Bus, CommitError, Record, Subscription
 from schemas.health import ComponentHealth
 from schemas.topics import Topic
 from store import timeseries
@@ -97,10 +97,12 @@ class StoreSink:
         self._conn: Conn | None = None
         self._keeper: timeseries.PartitionKeeper | None = None
         self._maintained_at = 0.0
+        self._subscription: Subscription | None = None
 
     async def run(self) -> None:
         """Consume until cancelled."""
         subscription = self.bus.subscribe(self._topic_names, group=self.settings.sink_group)
+        self._subscription = subscription
         try:
             async with subscription:
                 while True:
@@ -230,5 +232,13 @@ class StoreSink:
             return ComponentHealth(name="store-sink", status="degraded",
                                    detail=f"waiting for the database: {status.last_error}",
                                    facts=dict(facts))
+        # Checked only while the database is fine: a sink waiting for it is not polling.
+        if self._subscription is not None and self._subscription.assignment():
+            consumer = await self._subscription.health()
+            facts["lag"] = consumer.lag
+            if not consumer.alive:  # e.g. a consumer whose fetcher died (aiokafka #1154)
+                return ComponentHealth(name="store-sink", status="down",
+                                       detail=f"consumer stalled: {consumer.reason}",
+                                       facts=dict(facts))
         return ComponentHealth(name="store-sink", status="ok", detail="writing",
                                facts=dict(facts))

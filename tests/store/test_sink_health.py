@@ -1,0 +1,52 @@
+"""The sink's /healthz entry tells a watch officer's operator when it stopped consuming."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+
+from bus.kafka import KafkaBus, KafkaSubscription
+from bus.settings import BusSettings
+from store.decode import SINK_TOPICS
+from store.settings import StoreSettings
+from store.sink import StoreSink
+from tests.store.support import wait_for
+
+
+@pytest.mark.kafka
+@pytest.mark.postgres
+async def test_a_sink_whose_kafka_fetcher_died_reports_down_not_ok(
+    kafka_settings: BusSettings, db_url: str, store_settings: StoreSettings, unique: str
+) -> None:
+    topics = {topic: f"{topic.value}.health.{unique}" for topic in SINK_TOPICS}
+    bus = KafkaBus(kafka_settings.model_copy(update={"stall_after_s": 0.5}), source="/tests")
+    await bus.start()
+    sink = StoreSink(bus, store_settings.model_copy(update={"sink_group": f"h-{unique}"}),
+                     topics=topics)
+    task = asyncio.create_task(sink.run())
+    try:
+        async def assigned() -> bool:
+            sub = sink._subscription
+            return sub is not None and bool(sub.assignment())
+
+        await wait_for(assigned, 60, "the sink to join its group")
+        assert (await sink.health()).status == "ok"
+
+        # aiokafka issue 1154: the fetch task dies; getmany returns nothing from then on,
+        # while the consumer still looks started.
+        subscription = sink._subscription
+        assert isinstance(subscription, KafkaSubscription) and subscription._consumer
+        subscription._consumer._fetcher._fetch_task.cancel()
+
+        async def reported_down() -> bool:
+            return (await sink.health()).status == "down"
+
+        await wait_for(reported_down, 30, "the sink to report its stalled consumer")
+        assert "stalled" in (await sink.health()).detail
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await bus.stop()
