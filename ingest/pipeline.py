@@ -13,6 +13,7 @@ import structlog
 from bus.base import Bus
 from ingest.decoder import AisDecoder, AisEvent, DecodeStats
 from ingest.metrics import DECODED, LINES_READ, REJECTED
+from ingest.progress import IngestProgress
 from ingest.publisher import BatchPublisher
 from ingest.settings import IngestSettings
 from ingest.sources.base import FeedSource
@@ -57,13 +58,18 @@ def freeze_startup_heap() -> None:
 
 
 async def run_ingest(
-    source: FeedSource, bus: Bus, settings: IngestSettings | None = None
+    source: FeedSource,
+    bus: Bus,
+    settings: IngestSettings | None = None,
+    progress: IngestProgress | None = None,
 ) -> DecodeStats:
     """Ingest ``source`` until it ends (files) or the task is cancelled (live feeds).
     Returns the counts; what was decoded is on the bus when this returns."""
     settings = settings or IngestSettings()
     freeze_startup_heap()
     decoder = AisDecoder(source.name, settings.fragment_timeout_s)
+    if progress is not None:
+        progress.stats = decoder.stats
     publisher = BatchPublisher(bus, settings.batch_size)
     metrics = _MetricsExporter(source.name)
     log.info("ingest starting", source=source.name)
@@ -83,6 +89,8 @@ async def run_ingest(
         async for batch in source.batches():
             events: list[AisEvent] = []
             decoder.decode_lines(batch.lines, batch.received_at, events)
+            if progress is not None:
+                progress.saw_data()
             await publisher.add(events)
         leftovers: list[AisEvent] = []
         decoder.flush(datetime.now(UTC), leftovers)

@@ -14,15 +14,20 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from api.health import HealthRegistry
 from bus import BusSettings
 from bus.factory import make_bus
 from ingest.decoder import DecodeStats
 from ingest.pipeline import run_ingest
+from ingest.progress import IngestProgress
 from ingest.settings import IngestSettings
 from ingest.sources.base import FeedSource
 from ingest.sources.file import FileSource
 from ingest.sources.tcp import TcpSource
 from ingest.sources.udp import UdpSource
+from lookout import __version__
+from lookout.services import Service
+from lookout.standalone import run_standalone
 from schemas.topics import Topic
 
 app = typer.Typer(help="Decode AIS feeds into the bus.", no_args_is_help=True)
@@ -37,6 +42,22 @@ async def _ingest(source: FeedSource) -> DecodeStats:
     async with bus:
         await bus.ensure_topics([Topic.AIS_POSITIONS, Topic.AIS_STATIC, Topic.AIS_REJECTS])
         return await run_ingest(source, bus, IngestSettings())
+
+
+async def _ingest_live(source: FeedSource) -> None:
+    """A live feed as a long-running service: /healthz and /metrics on the ops port."""
+    settings = IngestSettings()
+    progress = IngestProgress(source.name, quiet_after_s=settings.idle_timeout_s)
+    health = HealthRegistry(__version__)
+    health.register("ingest", progress.health)
+    bus = make_bus(BusSettings(), source="/lookout/ingest")
+    async with bus:
+        await bus.ensure_topics([Topic.AIS_POSITIONS, Topic.AIS_STATIC, Topic.AIS_REJECTS])
+
+        async def run() -> None:
+            await run_ingest(source, bus, settings, progress)
+
+        await run_standalone([Service("ingest", run)], health)
 
 
 def _split_address(address: str) -> tuple[str, int]:
@@ -103,7 +124,7 @@ def tcp(
         host, port, reconnect_initial_s=s.reconnect_initial_s, reconnect_max_s=s.reconnect_max_s,
         connect_timeout_s=s.connect_timeout_s, idle_timeout_s=s.idle_timeout_s, name=source,
     )
-    asyncio.run(_ingest(feed))
+    asyncio.run(_ingest_live(feed))
 
 
 @app.command()
@@ -113,4 +134,4 @@ def udp(
     source: SourceName = None,
 ) -> None:
     """Listen for NMEA datagrams."""
-    asyncio.run(_ingest(UdpSource(host, port, name=source)))
+    asyncio.run(_ingest_live(UdpSource(host, port, name=source)))
