@@ -146,8 +146,14 @@ class ProgressClock:
         return health
 
 
-class Subscription(ABC):
-    """A consumer-group member that yields micro-batches and commits explicitly."""
+class _StartStop(ABC):
+    """``async with`` starts and stops: shared by buses and subscriptions."""
+
+    @abstractmethod
+    async def start(self) -> None: ...
+
+    @abstractmethod
+    async def stop(self) -> None: ...
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -161,12 +167,10 @@ class Subscription(ABC):
     ) -> None:
         await self.stop()
 
-    @abstractmethod
-    async def start(self) -> None: ...
 
-    @abstractmethod
-    async def stop(self) -> None:
-        """Leave the group without committing: what was not committed is redelivered."""
+class Subscription(_StartStop):
+    """A consumer-group member that yields micro-batches and commits explicitly.
+    ``stop`` leaves the group without committing: what was not committed is redelivered."""
 
     @abstractmethod
     async def getmany(self, max_records: int = 500, timeout_s: float = 1.0) -> list[Record]:
@@ -223,28 +227,10 @@ def offsets_after(records: Iterable[Record]) -> dict[TopicPartition, int]:
     return nxt
 
 
-class Bus(ABC):
+class Bus(_StartStop):
     """Publish events and subscribe to topics. ``source`` names this producer in ce_source."""
 
     source: str
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @abstractmethod
-    async def start(self) -> None: ...
-
-    @abstractmethod
-    async def stop(self) -> None: ...
 
     @abstractmethod
     async def ensure_topics(self, topics: Iterable[str]) -> None:
