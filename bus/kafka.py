@@ -178,6 +178,8 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         self.owner = owner
 
     async def on_partitions_revoked(self, revoked: set[KafkaTP]) -> None:
+        for tp in revoked:  # a later owner's offsets, not ours, count from now on
+            self.owner._delivered.pop((tp.topic, tp.partition), None)
         if self.owner._stopping:
             return  # stop() already told the owner
         tps = frozenset((tp.topic, tp.partition) for tp in revoked)

@@ -243,6 +243,11 @@ class MemorySubscription(Subscription):
             group = self.bus._group(self.group_name)
             group.members.append(self)
             self.bus._rebalance(group)
+            # Kafka's eager protocol: every member gives up what it loses before anyone
+            # takes it, so no partition has two owners and on_revoked precedes on_assigned.
+            for member in list(group.members):
+                if member is not self:
+                    await member._release_lost()
         await self._sync_assignment()
 
     async def stop(self) -> None:
@@ -257,20 +262,40 @@ class MemorySubscription(Subscription):
             group.members.remove(self)
             self.bus._rebalance(group)
 
+    async def _release_lost(self) -> None:
+        """Give up partitions the last rebalance moved to other members."""
+        revoked = self._assigned - self._target
+        if not revoked:
+            return
+        self._assigned = self._assigned - revoked
+        for tp in revoked:
+            self._positions.pop(tp, None)
+        if self._on_revoked:
+            await self._on_revoked(revoked)
+
+    def _held_by_others(self) -> frozenset[TopicPartition]:
+        if self.group_name is None:
+            return frozenset()
+        group = self.bus._group(self.group_name)
+        held: frozenset[TopicPartition] = frozenset()
+        for member in group.members:
+            if member is not self:
+                held |= member._assigned
+        return held
+
     async def _sync_assignment(self) -> None:
         if self._target == self._assigned:
             return
-        revoked = self._assigned - self._target
-        added = self._target - self._assigned
-        if revoked and self._on_revoked:
-            await self._on_revoked(revoked)
-        for tp in revoked:
-            self._positions.pop(tp, None)
+        await self._release_lost()
+        # A partition still held by its previous owner is taken on a later poll.
+        added = self._target - self._assigned - self._held_by_others()
+        if not added:
+            return
         committed = self.bus._group(self.group_name).committed if self.group_name else {}
         for tp in added:
             self._positions[tp] = committed.get(tp, 0)
-        self._assigned = self._target
-        if added and self._on_assigned:
+        self._assigned = self._assigned | added
+        if self._on_assigned:
             await self._on_assigned(added)
 
     async def getmany(self, max_records: int = 500, timeout_s: float = 1.0) -> list[Record]:
