@@ -87,8 +87,10 @@ class FragmentAssembler(Generic[T]):
 
     def expire(self, now_s: float, evicted: list[Incomplete]) -> None:
         """Move groups older than the timeout to ``evicted``. Cheap to call often: it scans
-        at most once per second of ``now_s``."""
-        if now_s - self._last_sweep_s < 1.0 or not self._groups:
+        at most once per second of ``now_s``. Time going backwards (a later line stamped
+        earlier, or one stamped in the future before it) still sweeps: any step of a second
+        or more either way does."""
+        if abs(now_s - self._last_sweep_s) < 1.0 or not self._groups:
             return
         self._last_sweep_s = now_s
         stale = [k for k, g in self._groups.items() if now_s - g.first_seen_s > self.timeout_s]

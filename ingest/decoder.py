@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pyais.exceptions import AISBaseException, UnknownMessageException
 from pyais.messages import AISSentence, NMEASentenceFactory
@@ -62,8 +62,19 @@ class _Fragment:
 class AisDecoder:
     """Decodes the lines of one source. Not thread-safe; one per feed."""
 
-    def __init__(self, source: str, fragment_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        source: str,
+        fragment_timeout_s: float = 10.0,
+        *,
+        max_clock_ahead_s: float = 300.0,
+        max_line_bytes: int = 1024,
+    ) -> None:
         self.source = source
+        self.max_clock_ahead = timedelta(seconds=max_clock_ahead_s)
+        """How far a recorded time may be ahead of reception before it is refused."""
+        self.max_line_bytes = max_line_bytes
+        """Longer lines are rejected as malformed; rejects keep this many bytes of a line."""
         self.stats = DecodeStats()
         self._assembler: FragmentAssembler[_Fragment] = FragmentAssembler(fragment_timeout_s)
         self._last_recorded: datetime | None = None
@@ -79,6 +90,10 @@ class AisDecoder:
             if not line or line[0] == 0x23:  # '#': a comment, as in gpsd's sample files
                 stats.lines_ignored += 1
                 continue
+            if len(line) > self.max_line_bytes:
+                detail = f"line longer than {self.max_line_bytes} bytes"
+                out.append(self._reject([line], received_at, RejectReason.MALFORMED, detail))
+                continue
             try:
                 self._decode_line(line, received_at, out)
             except SentenceRejected as exc:
@@ -90,7 +105,7 @@ class AisDecoder:
     def expire(self, now: datetime, out: list[AisEvent]) -> None:
         """Reject multi-sentence messages that waited longer than the fragment timeout."""
         evicted: list[Incomplete] = []
-        self._assembler.expire(self._stream_time(None, now).timestamp(), evicted)
+        self._assembler.expire(self._clamped(self._stream_time(None, now), now), evicted)
         self._reject_incomplete(evicted, now, out)
 
     def flush(self, now: datetime, out: list[AisEvent]) -> None:
@@ -127,7 +142,7 @@ class AisDecoder:
                 self._stream_time(framed.recorded_at, received_at)
             self._emit(sentence, framed, [line], received_at, out)
             return
-        now = self._stream_time(framed.recorded_at, received_at)
+        now_s = self._clamped(self._stream_time(framed.recorded_at, received_at), received_at)
         evicted: list[Incomplete] = []
         key: FragmentKey = (
             f"g:{framed.group.rpartition('-')[2]}" if framed.group else framed.station,
@@ -136,9 +151,9 @@ class AisDecoder:
             sentence.frag_cnt,
         )
         whole = self._assembler.add(
-            key, sentence.frag_num, _Fragment(sentence, framed), line, now.timestamp(), evicted
+            key, sentence.frag_num, _Fragment(sentence, framed), line, now_s, evicted
         )
-        self._assembler.expire(now.timestamp(), evicted)
+        self._assembler.expire(now_s, evicted)
         self._reject_incomplete(evicted, received_at, out)
         if whole is None:
             return
@@ -179,7 +194,16 @@ class AisDecoder:
             msg = sentence.decode()
         except (AISBaseException, ValueError, IndexError, TypeError) as exc:
             raise SentenceRejected(RejectReason.DECODE_ERROR, _describe(exc), msg_type) from None
-        event_time = framed.recorded_at or received_at
+        recorded = framed.recorded_at
+        event_time = recorded or received_at
+        if recorded is not None and recorded - received_at > self.max_clock_ahead:
+            raise SentenceRejected(
+                RejectReason.INVALID_VALUE,
+                f"event time {event_time.isoformat()} is more than "
+                f"{self.max_clock_ahead.total_seconds():g} s ahead of reception time "
+                f"{received_at.isoformat()} (a wrong receiver clock?)",
+                msg_type,
+            )
         info = classify_mmsi(msg.mmsi)
         try:
             mapper = position_report if msg_type in POSITION_TYPES else static_report
@@ -200,6 +224,11 @@ class AisDecoder:
             return recorded
         return self._last_recorded or received_at
 
+    def _clamped(self, stream_time: datetime, received_at: datetime) -> float:
+        """``stream_time`` for fragment expiry, at most the clock-ahead tolerance past
+        reception: one line stamped far in the future must not hold back every timeout."""
+        return min(stream_time, received_at + self.max_clock_ahead).timestamp()
+
     def _reject_incomplete(
         self, evicted: list[Incomplete], received_at: datetime, out: list[AisEvent]
     ) -> None:
@@ -219,6 +248,10 @@ class AisDecoder:
     ) -> RejectRecord:
         self.stats.lines_rejected += len(raw)
         self.stats.rejected_by_reason[reason.value] += 1
+        cap = self.max_line_bytes
+        if any(len(r) > cap for r in raw):
+            detail += f" (raw cut to its first {cap} bytes)"
+            raw = [r[:cap] for r in raw]
         return RejectRecord(
             source=self.source,
             reason=reason,

@@ -20,6 +20,8 @@ from schemas.units import (
     AIS_LAT_NOT_AVAILABLE,
     AIS_LON_NOT_AVAILABLE,
     AIS_SPEED_NOT_AVAILABLE_KN,
+    EVENT_TIME_END,
+    EVENT_TIME_MIN,
 )
 from schemas.vessel import MmsiInfo
 
@@ -111,7 +113,8 @@ def position_fields(
 # Validating a PositionReport with pydantic costs about 3.6 us, half of pyais's decode of
 # the sentence. The values ingest passes are almost always of the exact types the schema
 # wants and in range, so ``checked_position`` applies every check of ``PositionReport``
-# and ``schemas.units`` itself (ranges, AIS sentinels -> None, UTC, position msg types,
+# and ``schemas.units`` itself (ranges, AIS sentinels -> None, UTC and the plausible
+# event-time range, position msg types,
 # no unknown or missing fields) and builds the model as ``model_construct`` does, in
 # about 2.4 us. Anything it is not sure of -- another type pydantic would convert, a value
 # out of range, a naive or non-UTC time -- makes it return None, and the caller validates
@@ -157,6 +160,7 @@ def checked_position(fields: dict[str, Any]) -> PositionReport | None:
         or msg_type not in POSITION_MESSAGE_TYPES
         or type(event_time) is not datetime
         or event_time.tzinfo is not UTC
+        or not EVENT_TIME_MIN <= event_time < EVENT_TIME_END
         or type(source) is not str
         or type(mmsi_info) is not MmsiInfo
     ):

@@ -67,7 +67,12 @@ async def run_ingest(
     Returns the counts; what was decoded is on the bus when this returns."""
     settings = settings or IngestSettings()
     freeze_startup_heap()
-    decoder = AisDecoder(source.name, settings.fragment_timeout_s)
+    decoder = AisDecoder(
+        source.name,
+        settings.fragment_timeout_s,
+        max_clock_ahead_s=settings.max_clock_ahead_s,
+        max_line_bytes=settings.max_line_bytes,
+    )
     if progress is not None:
         progress.stats = decoder.stats
     publisher = BatchPublisher(bus, settings.batch_size)

@@ -21,6 +21,21 @@ class IngestSettings(BaseSettings):
         description="A multi-sentence message still missing parts this long after its first "
         "fragment is rejected as 'incomplete' (fragments normally arrive within a second).",
     )
+    max_clock_ahead_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="A report whose recorded time (tag block c: or timestamp column) is more "
+        "than this ahead of its reception time is rejected as 'invalid_value' (receiver "
+        "clocks drift a little; a far-future time would freeze a vessel's latest position). "
+        "Past times, as in a replayed capture, are fine.",
+    )
+    max_line_bytes: int = Field(
+        default=1024,
+        ge=82,
+        description="Longest line accepted (NMEA allows 82 characters; tag blocks and relay "
+        "suffixes add some). Longer lines are rejected as 'malformed', only their first "
+        "bytes kept; a TCP feed discards the rest up to the next newline.",
+    )
     reconnect_initial_s: float = Field(
         default=0.5, gt=0, description="First wait before reconnecting to a TCP feed."
     )

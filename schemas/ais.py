@@ -13,6 +13,7 @@ from schemas.units import (
     AisLatitude,
     AisLongitude,
     CourseDegrees,
+    EventTime,
     GroundSpeedKnots,
     HeadingDegrees,
     Mmsi,
@@ -35,7 +36,7 @@ class PositionReport(Event):
     mmsi: Mmsi
     msg_type: int = Field(description="AIS message type: 1-3, 18, 19, 27 vessels; 4 base "
                           "station; 9 SAR aircraft; 21 aid to navigation.")
-    event_time: UtcDatetime = Field(
+    event_time: EventTime = Field(
         description="UTC reception time: NMEA 4.0 tag block c:, else the time of ingest."
     )
     lat: AisLatitude = None
@@ -95,7 +96,7 @@ class StaticReport(Event):
     mmsi: Mmsi
     msg_type: int = Field(description="5 (class A static and voyage) or 24 (class B static).")
     part: str | None = Field(default=None, pattern="^[AB]$", description="Type 24 part.")
-    event_time: UtcDatetime
+    event_time: EventTime
     name: str | None = Field(default=None, max_length=20)
     callsign: str | None = Field(default=None, max_length=7)
     imo: int | None = Field(default=None, ge=1, le=999_999_999, description="IMO number.")

@@ -42,6 +42,26 @@ def _require_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[datetime, AfterValidator(_require_utc)]
 """A timezone-aware instant, normalised to UTC."""
 
+EVENT_TIME_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+"""Earliest plausible event time (inclusive): AIS data older than this is a broken clock."""
+EVENT_TIME_END = datetime(2100, 1, 1, tzinfo=UTC)
+"""First implausible event time (exclusive)."""
+
+
+def _plausible_event_time(value: datetime) -> datetime:
+    if not EVENT_TIME_MIN <= value < EVENT_TIME_END:
+        raise ValueError(
+            f"event time {value.isoformat()} is implausible: it must be in 2000-01-01 .. "
+            "2099-12-31 UTC (a wrong receiver clock or capture timestamp)"
+        )
+    return value
+
+
+EventTime = Annotated[
+    datetime, AfterValidator(_require_utc), AfterValidator(_plausible_event_time)
+]
+"""When an observation happened: a UTC instant from 2000-01-01 up to (not incl.) 2100-01-01."""
+
 Latitude = Annotated[float, Field(ge=-90.0, le=90.0, description="Latitude, WGS 84 degrees north.")]
 Longitude = Annotated[
     float, Field(ge=-180.0, le=180.0, description="Longitude, WGS 84 degrees east.")

@@ -107,11 +107,40 @@ def base(**overrides: Any) -> dict[str, Any]:
         {"event_time": datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=8)))},
         {"event_time": datetime(2026, 1, 1, tzinfo=timezone.utc)},  # noqa: UP017
         {"event_time": "2026-01-01T00:00:00Z"}, {"source": None},
+        {"event_time": datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)},
+        {"event_time": datetime(2000, 1, 1, tzinfo=UTC)},
+        {"event_time": datetime(2099, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)},
+        {"event_time": datetime(2100, 1, 1, tzinfo=UTC)},
+        {"event_time": datetime(9999, 12, 31, tzinfo=UTC)},
+        {"event_time": datetime(1970, 1, 1, tzinfo=UTC)},
+        {"event_time": datetime(2000, 1, 1, 7, tzinfo=timezone(timedelta(hours=8)))},
         {"mmsi_info": {"valid": True}}, {"extra": 1},
     ],
 )
 def test_edge_values_agree(overrides: dict[str, Any]) -> None:
     same_either_way(base(**overrides))
+
+
+@pytest.mark.parametrize(
+    "event_time",
+    [
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2100, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, tzinfo=UTC),
+    ],
+)
+def test_event_times_outside_2000_to_2099_are_refused_either_way(event_time: datetime) -> None:
+    assert mapping.checked_position(base(event_time=event_time)) is None
+    with pytest.raises(ValidationError, match=r"event time .* is implausible"):
+        PositionReport(**base(event_time=event_time))
+
+
+@pytest.mark.parametrize(
+    "event_time",
+    [datetime(2000, 1, 1, tzinfo=UTC), datetime(2099, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)],
+)
+def test_event_times_at_the_bounds_take_the_checked_path(event_time: datetime) -> None:
+    assert same_either_way(base(event_time=event_time))
 
 
 def test_missing_required_fields_are_left_to_validation() -> None:
@@ -166,7 +195,10 @@ def maybe(strategy: st.SearchStrategy[Any], sentinel: Any) -> st.SearchStrategy[
 @given(
     mmsi=st.integers(min_value=0, max_value=999_999_999),
     msg_type=st.sampled_from(sorted(mapping.POSITION_TYPES)),
-    event_time=st.datetimes(timezones=st.just(UTC)),
+    event_time=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31, 23, 59, 59, 999999),
+        timezones=st.just(UTC),
+    ),
     lat=maybe(st.floats(min_value=-90, max_value=90), 91.0),
     lon=maybe(st.floats(min_value=-180, max_value=180), 181.0),
     speed_kn=maybe(st.floats(min_value=0, max_value=102.2), 102.3),
