@@ -18,3 +18,8 @@ class QueryError(StoreError, ValueError):
 
 class SinkError(StoreError):
     """The sink met a database error that retrying cannot fix (not a lost connection)."""
+
+
+class RefusedDataError(StoreError):
+    """An event the store cannot hold (e.g. dated on a day whose partition cannot be
+    bounded): it would be refused again on every try, so the sink skips it."""

@@ -7,6 +7,8 @@ predicates on the candidates.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -129,20 +131,33 @@ async def vessels_in_polygon(
                          "window; ask for a shorter window")
     if not rows:
         return []
-    mmsi = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    epoch_s = np.fromiter((r[1].timestamp() for r in rows), dtype=np.float64, count=len(rows))
-    lat = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
-    lon = np.fromiter((r[3] for r in rows), dtype=np.float64, count=len(rows))
+    return await asyncio.to_thread(_presences, area, rows)
+
+
+def _presences(area: shapely.Geometry, rows: Sequence[tuple[Any, ...]]) -> list[VesselPresence]:
+    """The CPU part of ``vessels_in_polygon`` (run in a worker thread, never on the event
+    loop): which candidates are inside, then first/last/count per vessel, vectorised."""
+    n = len(rows)
+    mmsi = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
+    epoch_s = np.fromiter((r[1].timestamp() for r in rows), dtype=np.float64, count=n)
+    lat = np.fromiter((r[2] for r in rows), dtype=np.float64, count=n)
+    lon = np.fromiter((r[3] for r in rows), dtype=np.float64, count=n)
     inside = shapely.intersects_xy(area, lon, lat)
     mmsi, epoch_s = mmsi[inside], epoch_s[inside]
-    presences = []
-    for vessel in np.unique(mmsi):
-        times = epoch_s[mmsi == vessel]
-        presences.append(VesselPresence(
-            mmsi=int(vessel), points_inside=int(times.size),
-            first_seen=datetime.fromtimestamp(float(times.min()), UTC),
-            last_seen=datetime.fromtimestamp(float(times.max()), UTC)))
-    return presences
+    if mmsi.size == 0:
+        return []
+    order = np.lexsort((epoch_s, mmsi))  # by vessel, then time
+    mmsi, epoch_s = mmsi[order], epoch_s[order]
+    starts = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]])
+    ends = np.r_[starts[1:], mmsi.size]  # exclusive
+    return [
+        VesselPresence(mmsi=int(vessel), points_inside=int(count),
+                       first_seen=datetime.fromtimestamp(float(first), UTC),
+                       last_seen=datetime.fromtimestamp(float(last), UTC))
+        for vessel, count, first, last in zip(
+            mmsi[starts].tolist(), (ends - starts).tolist(),
+            epoch_s[starts].tolist(), epoch_s[ends - 1].tolist(), strict=True)
+    ]
 
 
 _ALERT_COLUMNS = sql.SQL(

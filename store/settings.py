@@ -30,6 +30,12 @@ class StoreSettings(BaseSettings):
     sink_batch_max_records: int = Field(
         default=5000, ge=1, description="Most records written in one database transaction."
     )
+    sink_max_clock_ahead_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="Positions dated more than this many seconds ahead of the database's "
+        "clock are stored in the track but never become a vessel's latest position.",
+    )
     sink_poll_timeout_s: float = Field(default=0.5, gt=0)
     sink_retry_initial_s: float = Field(
         default=0.2, gt=0, description="First wait after a lost database connection."

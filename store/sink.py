@@ -5,7 +5,8 @@ in one database transaction each; the batch's offsets are committed only after t
 transaction commits (quix-streams' BatchingSink habit). Every write is idempotent, so a
 sink that dies between the two steps and re-reads the batch leaves the tables exactly as
 if it had not died. A lost database makes the sink wait and retry the same batch with
-backoff, for as long as it takes: it neither crashes nor skips nor commits.
+backoff, for as long as it takes: it neither crashes nor skips nor commits. Any other
+error is narrowed down to the events that cause it, which are skipped and counted.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from schemas.topics import Topic
 from store import timeseries
 from store.db import Conn, connect, is_connection_lost, is_refused_data
 from store.decode import SINK_TOPICS, DecodedBatch, decode_batch
-from store.errors import SinkError
 from store.metrics import (
     BATCH_SECONDS,
     BATCHES,
@@ -61,13 +61,15 @@ class SinkStatus:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-async def write_batch(conn: Conn, batch: DecodedBatch, keeper: timeseries.PartitionKeeper
-                      ) -> dict[str, int]:
+async def write_batch(conn: Conn, batch: DecodedBatch, keeper: timeseries.PartitionKeeper,
+                      settings: StoreSettings | None = None) -> dict[str, int]:
     """Everything of one micro-batch in one transaction; returns rows written per table."""
+    max_ahead_s = (settings or StoreSettings()).sink_max_clock_ahead_s
     await keeper.ensure(conn, timeseries.POSITIONS, position_days(batch.positions))
     await keeper.ensure(conn, timeseries.ALERTS, alert_days(batch.alerts))
     async with conn.transaction():
-        positions, moved = await write_positions(conn, batch.positions)
+        positions, moved = await write_positions(conn, batch.positions,
+                                                 max_clock_ahead_s=max_ahead_s)
         identities, changes = await write_static_reports(conn, batch.static_reports)
         patrol = await write_patrol_reports(conn, batch.patrol_reports)
         alerts = await write_alerts(conn, batch.alerts)
@@ -138,32 +140,37 @@ class StoreSink:
         return counts
 
     async def _write_retrying(self, batch: DecodedBatch) -> dict[str, int]:
+        """Only a lost connection is retried (it heals). Any other error, from the database
+        or not (a value it refuses, a time no partition can hold, a bug met by one odd
+        event), is isolated to the events that cause it and those are skipped: one bad
+        record must never stop the sink, whose restart would meet it again."""
         delay_s = self.settings.sink_retry_initial_s
         while True:
             try:
                 started = time.perf_counter()
                 conn, keeper = await self._connection()
                 await self._maintain(conn, keeper)
-                counts = await write_batch(conn, batch, keeper)
+                counts = await write_batch(conn, batch, keeper, self.settings)
                 BATCH_SECONDS.observe(time.perf_counter() - started)
                 return counts
-            except psycopg.Error as exc:
-                if is_refused_data(exc):
-                    return await self._isolate_refused(batch, exc)
+            except Exception as exc:
                 if not is_connection_lost(exc):
-                    raise SinkError(f"database refused a batch: {exc}") from exc
+                    await self._drop_connection_if_unusable()
+                    return await self._isolate_refused(batch, exc)
                 await self._drop_connection()
                 self._waiting(exc)
                 await asyncio.sleep(delay_s)
                 delay_s = min(delay_s * 2, self.settings.sink_retry_max_s)
 
-    async def _isolate_refused(self, batch: DecodedBatch, exc: psycopg.Error) -> dict[str, int]:
+    async def _isolate_refused(self, batch: DecodedBatch, exc: Exception) -> dict[str, int]:
         """A value the database refuses (a NUL in a free-text field, say) would refuse the
         whole batch forever: write the events one by one and skip only the refused one."""
         if batch.size() <= 1:
             batch.skipped += 1
-            SKIPPED.labels("-", "refused_by_database").inc()
-            log.warning("event refused by the database, skipped", error=str(exc)[:300])
+            reason = "refused_by_database" if is_refused_data(exc) else "unwritable"
+            SKIPPED.labels("-", reason).inc()
+            log.warning("event refused, skipped", reason=reason,
+                        error_type=type(exc).__name__, error=str(exc)[:300])
             return {}
         totals: dict[str, int] = {}
         for single in batch.split():
@@ -171,6 +178,15 @@ class StoreSink:
                 totals[table] = totals.get(table, 0) + rows
             batch.skipped += single.skipped
         return totals
+
+    async def _drop_connection_if_unusable(self) -> None:
+        """After an error that is not the database's (raised in the middle of a COPY, say),
+        a connection left inside a transaction is not reused."""
+        conn = self._conn
+        if conn is not None and (
+            conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        ):
+            await self._drop_connection()
 
     def _waiting(self, exc: BaseException) -> None:
         RETRIES.inc()
@@ -206,8 +222,15 @@ class StoreSink:
         day without its partition, and old days go without anyone running a command."""
         if time.monotonic() - self._maintained_at < MAINTENANCE_INTERVAL_S:
             return
-        await maintain_time_series(conn, self.settings, keeper.backend,
-                                   MigrationReport(keeper.backend))
+        try:
+            await maintain_time_series(conn, self.settings, keeper.backend,
+                                       MigrationReport(keeper.backend))
+        except Exception as exc:
+            if is_connection_lost(exc):
+                raise
+            # Not the batch's fault: writing goes on (partitions are also made on demand);
+            # maintenance is tried again at the next interval.
+            log.warning("time-series maintenance failed", error=str(exc)[:300])
         keeper.forget()  # partitions may have been dropped
         self._maintained_at = time.monotonic()
 

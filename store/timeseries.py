@@ -19,6 +19,7 @@ from enum import StrEnum
 from psycopg import sql
 
 from store.db import Conn
+from store.errors import RefusedDataError
 
 CHUNK_INTERVAL = "1 day"
 
@@ -133,6 +134,16 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
+def partition_bounds(day: date) -> tuple[datetime, datetime]:
+    """[start, end) of the day's partition. A day whose end cannot be represented (the
+    last day of year 9999: an event with a broken clock) is refused data, never an
+    exception that could stop the sink."""
+    try:
+        return _day_start(day), _day_start(day + timedelta(days=1))
+    except OverflowError as exc:
+        raise RefusedDataError(f"no partition can hold events dated {day.isoformat()}") from exc
+
+
 async def existing_partition_days(
     conn: Conn, table: TimeSeriesTable
 ) -> set[date]:
@@ -162,13 +173,14 @@ async def ensure_partitions(
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"part:{table.name}",))
         missing = wanted - await existing_partition_days(conn, table)
         for day in sorted(missing):
+            start, end = partition_bounds(day)
             await conn.execute(
                 sql.SQL("CREATE TABLE IF NOT EXISTS {} PARTITION OF {} "
                         "FOR VALUES FROM ({}) TO ({})").format(
                     sql.Identifier(partition_name(table, day)),
                     sql.Identifier(table.name),
-                    sql.Literal(_day_start(day)),
-                    sql.Literal(_day_start(day + timedelta(days=1))),
+                    sql.Literal(start),
+                    sql.Literal(end),
                 )
             )
             created.add(day)

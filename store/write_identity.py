@@ -2,8 +2,11 @@
 
 A static report carries only some fields (type 24 part A: the name; part B: call sign,
 type, dimensions), so a missing field means "not said", never "cleared". Reports are
-applied in event-time order per vessel; one older than the identity already stored
-changes nothing (Kafka keeps a vessel's reports in order; a late one is history).
+applied in event-time order per vessel. One older than the identity already stored only
+fills fields still empty (type 24's part B a moment older than part A, arriving after it):
+it never overwrites a value said later. Filling an empty field is not a change: history
+records a value replacing a different one. So a vessel's row and history do not depend on
+how its reports were cut into batches (a restarted sink re-reads with other boundaries).
 """
 
 from __future__ import annotations
@@ -36,6 +39,15 @@ class Identity:
             if value is not None:
                 values[name] = value
         return replace(self, values=values, identity_time=report.event_time)
+
+    def filled(self, report: StaticReport) -> Identity:
+        """An older report: only the fields not known yet; the identity time stays."""
+        values = dict(self.values)
+        for name in _ALL_FIELDS:
+            value = getattr(report, name)
+            if value is not None and values.get(name) is None:
+                values[name] = value
+        return replace(self, values=values)
 
 
 _SELECT = f"""
@@ -92,10 +104,11 @@ async def write_static_reports(conn: Conn, reports: Sequence[StaticReport]) -> t
         # ">=": a report at the very instant already applied is merged again (a no-op for
         # the same report, the missing half for type 24's other part).
         if current.identity_time is not None and report.event_time < current.identity_time:
+            state[report.mmsi] = current.filled(report)  # fills only: never a change
             continue
         updated = current.merged(report)
-        changed = [n for n in TRACKED_FIELDS
-                   if updated.values.get(n) != current.values.get(n)]
+        changed = [n for n in TRACKED_FIELDS if current.values.get(n) is not None
+                   and updated.values.get(n) != current.values.get(n)]
         if changed:
             history.append((
                 report.mmsi, report.event_time,

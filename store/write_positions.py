@@ -42,6 +42,9 @@ INSERT INTO positions ({_COLS}) SELECT {_COLS} FROM positions_stage
 ON CONFLICT (mmsi, time, lat, lon) DO NOTHING
 """.encode()
 
+# A report dated beyond the clock-skew allowance (a station with a wrong clock) is kept in
+# the track but never becomes the latest state: it would freeze the vessel until that
+# date. A vessel frozen that way before this rule is freed by its next sane report.
 # (time, lat, lon) orders reports totally, so which report is "latest" never depends on
 # how the input was cut into batches (a restarted sink must end exactly where one run ends).
 _UPSERT_LATEST = b"""
@@ -50,6 +53,7 @@ INSERT INTO vessels AS v (mmsi, time, lat, lon, speed_kn, course_deg, heading_de
 SELECT DISTINCT ON (mmsi) mmsi, time, lat, lon, speed_kn, course_deg, heading_deg,
        nav_status, msg_type, mmsi_valid, mmsi_kind, flag_country
 FROM positions_stage
+WHERE time <= now() + make_interval(secs => %(max_ahead_s)s)
 ORDER BY mmsi, time DESC, lat DESC, lon DESC
 ON CONFLICT (mmsi) DO UPDATE SET
     time = excluded.time, lat = excluded.lat, lon = excluded.lon,
@@ -57,7 +61,8 @@ ON CONFLICT (mmsi) DO UPDATE SET
     heading_deg = excluded.heading_deg, nav_status = excluded.nav_status,
     msg_type = excluded.msg_type, mmsi_valid = excluded.mmsi_valid,
     mmsi_kind = excluded.mmsi_kind, flag_country = excluded.flag_country
-WHERE v.time IS NULL OR (excluded.time, excluded.lat, excluded.lon) > (v.time, v.lat, v.lon)
+WHERE v.time IS NULL OR v.time > now() + make_interval(secs => %(max_ahead_s)s)
+   OR (excluded.time, excluded.lat, excluded.lon) > (v.time, v.lat, v.lon)
 """
 
 
@@ -84,9 +89,11 @@ async def prepare_stage(conn: Conn) -> None:
 
 
 async def write_positions(
-    conn: Conn, rows: Sequence[PositionRow], *, latest: bool = True
+    conn: Conn, rows: Sequence[PositionRow], *, latest: bool = True,
+    max_clock_ahead_s: float = 300.0,
 ) -> tuple[int, int]:
-    """Inside the caller's transaction; returns (positions inserted, vessels moved).
+    """Inside the caller's transaction; returns (positions inserted, vessels moved). Only
+    reports dated at most ``max_clock_ahead_s`` past now may move a vessel.
     ``latest=False`` leaves ``vessels`` alone (a backfill of history; the benchmark's
     like-for-like comparison with executemany)."""
     if not rows:
@@ -102,7 +109,7 @@ async def write_positions(
         inserted = max(cur.rowcount, 0)
         moved = 0
         if latest:
-            await cur.execute(_UPSERT_LATEST)
+            await cur.execute(_UPSERT_LATEST, {"max_ahead_s": float(max_clock_ahead_s)})
             moved = max(cur.rowcount, 0)
         # ON COMMIT DELETE ROWS empties the stage at commit; a second write in the same
         # transaction must not see this batch again.

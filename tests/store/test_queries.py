@@ -147,6 +147,7 @@ async def test_identity_history_reads_oldest_first(
     await load(store_settings, [
         Outgoing(Topic.AIS_STATIC, "1", static(525_000_001, 60, name="B")),
         Outgoing(Topic.AIS_STATIC, "1", static(525_000_001, 0, name="A")),
+        Outgoing(Topic.AIS_STATIC, "1", static(525_000_001, 30, name="C")),
     ])
     changes = await identity_history(conn, 525_000_001)
-    assert [(c.name, c.previous_name) for c in changes] == [("A", None), ("B", "A")]
+    assert [(c.name, c.previous_name) for c in changes] == [("C", "A"), ("B", "C")]
