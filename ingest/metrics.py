@@ -12,3 +12,8 @@ REJECTED = Counter(
 RECONNECTS = Counter(
     "lookout_ingest_reconnects_total", "Times a TCP feed was (re)connected", ["source"]
 )
+PUBLISH_FAILURES = Counter(
+    "lookout_ingest_publish_failures_total",
+    "Batches the bus refused; they are kept and published again",
+    ["source"],
+)

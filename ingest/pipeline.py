@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 from collections import Counter
 from datetime import UTC, datetime
 
 import structlog
 
-from bus.base import Bus
+from bus.base import Bus, PublishError
 from ingest.decoder import AisDecoder, AisEvent, DecodeStats
-from ingest.metrics import DECODED, LINES_READ, REJECTED
+from ingest.metrics import DECODED, LINES_READ, PUBLISH_FAILURES, REJECTED
 from ingest.progress import IngestProgress
 from ingest.publisher import BatchPublisher
 from ingest.settings import IngestSettings
 from ingest.sources.base import FeedSource
 
 log = structlog.get_logger(__name__)
+
+PUBLISH_RETRY_MAX_S = 5.0
+"""Cap of the timer's backoff while the bus refuses batches."""
 
 
 class _MetricsExporter:
@@ -81,15 +83,27 @@ async def run_ingest(
 
     async def tick() -> None:
         # A live feed may go quiet: publish what waits, and time out stale fragments.
+        # A bus that refuses a batch is retried on later ticks (capped backoff); the batch
+        # stays in the publisher, so nothing is lost and the timer never dies of it.
+        delay_s = settings.flush_interval_s
         while True:
-            await asyncio.sleep(settings.flush_interval_s)
+            await asyncio.sleep(delay_s)
             expired: list[AisEvent] = []
             decoder.expire(datetime.now(UTC), expired)
-            await publisher.add(expired)
-            await publisher.flush()
+            try:
+                await publisher.add(expired)
+                await publisher.flush()
+            except PublishError as exc:
+                PUBLISH_FAILURES.labels(source.name).inc()
+                delay_s = min(delay_s * 2.0, max(PUBLISH_RETRY_MAX_S, settings.flush_interval_s))
+                log.warning("publish failed, will retry", source=source.name, error=str(exc),
+                            waiting=publisher.pending, retry_in_s=delay_s)
+            else:
+                delay_s = settings.flush_interval_s
             metrics.export(decoder.stats)
 
     ticker = asyncio.create_task(tick(), name=f"ingest-tick {source.name}")
+    source_ended = False
     try:
         async for batch in source.batches():
             events: list[AisEvent] = []
@@ -97,16 +111,26 @@ async def run_ingest(
             if progress is not None:
                 progress.saw_data()
             await publisher.add(events)
-        leftovers: list[AisEvent] = []
-        decoder.flush(datetime.now(UTC), leftovers)
-        await publisher.add(leftovers)
-        await publisher.flush()
+        source_ended = True
     finally:
         ticker.cancel()
-        with contextlib.suppress(Exception):
-            await publisher.flush()  # a cancelled live feed still hands over what it decoded
-        with contextlib.suppress(asyncio.CancelledError):
-            await ticker
+        await asyncio.wait([ticker])  # never raises: a cancellation of this run stays one
+        if not ticker.cancelled() and ticker.exception() is not None:
+            log.error("ingest timer failed", source=source.name, exc_info=ticker.exception())
+        # End of input, or a live feed cancelled: fragments still waiting are rejected as
+        # incomplete, so every line read is accounted for, and what was decoded is handed
+        # over (a failure here is logged; the error that ended the run, if any, propagates).
+        leftovers: list[AisEvent] = []
+        decoder.flush(datetime.now(UTC), leftovers)
+        try:
+            await publisher.add(leftovers)
+            await publisher.flush()
+        except Exception as exc:
+            PUBLISH_FAILURES.labels(source.name).inc()
+            log.error("final publish failed", source=source.name, error=str(exc),
+                      lost=publisher.pending)
+            if source_ended:
+                raise  # nothing else went wrong: the caller must learn the bus failed
         metrics.export(decoder.stats)
     stats = decoder.stats
     log.info(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from bus.base import Bus, Outgoing
@@ -26,13 +27,23 @@ def outgoing(event: AisEvent) -> Outgoing:
 
 class BatchPublisher:
     """Collects events and publishes them ``batch_size`` at a time. ``flush`` sends what is
-    left (a live feed calls it on a timer, so a quiet feed's last events are not held back)."""
+    left (a live feed calls it on a timer, so a quiet feed's last events are not held back).
+
+    Flushes are serialised (a timer and the main loop never publish two batches at once,
+    which could reorder one key's records), and a batch whose ``publish_many`` fails is put
+    back in front of what waits, so the next flush sends it again, in order."""
 
     def __init__(self, bus: Bus, batch_size: int) -> None:
         self.bus = bus
         self.batch_size = batch_size
         self.published = 0
         self._pending: list[Outgoing] = []
+        self._lock = asyncio.Lock()
+
+    @property
+    def pending(self) -> int:
+        """Events waiting to be published."""
+        return len(self._pending)
 
     async def add(self, events: Sequence[AisEvent]) -> None:
         self._pending.extend(map(outgoing, events))
@@ -40,8 +51,15 @@ class BatchPublisher:
             await self.flush()
 
     async def flush(self) -> None:
-        if not self._pending:
-            return
-        batch, self._pending = self._pending, []
-        await self.bus.publish_many(batch)
-        self.published += len(batch)
+        """Publish everything waiting. If the bus fails (or the flush is cancelled), the
+        batch goes back in front of the waiting events and the error propagates."""
+        async with self._lock:
+            if not self._pending:
+                return
+            batch, self._pending = self._pending, []
+            try:
+                await self.bus.publish_many(batch)
+            except BaseException:
+                self._pending[:0] = batch
+                raise
+            self.published += len(batch)
