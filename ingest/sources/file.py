@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import gzip
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, cast
 
 from ingest.errors import SourceError
 from ingest.nmea import recorded_time
-from ingest.sources.base import LineBatch
+from ingest.sources.base import LineBatch, LineSplitter
 
 _CHUNK_BYTES = 256 * 1024
 _PACED_BATCH_LINES = 500
@@ -32,11 +32,14 @@ class FileSource:
         speed: float = 0.0,
         on_progress: Callable[[int], None] | None = None,
         name: str | None = None,
+        max_line_bytes: int = 1024,
     ) -> None:
         if speed < 0:
             raise SourceError(f"speed must be 0 (as fast as possible) or positive, not {speed}")
         self.path = path
         self.speed = speed
+        self.max_line_bytes = max_line_bytes
+        """A longer line is passed on cut (and rejected), never read whole into memory."""
         self.on_progress = on_progress
         """Called with the number of bytes read so far (for a progress bar)."""
         self._name = name or f"file://{path.resolve()}"
@@ -68,17 +71,30 @@ class FileSource:
 
     async def _as_fast_as_possible(self, stream: BinaryIO) -> AsyncIterator[LineBatch]:
         raw = getattr(stream, "fileobj", None) or stream  # progress in compressed bytes
-        while lines := stream.readlines(_CHUNK_BYTES):
-            yield LineBatch(lines, datetime.now(UTC))
+        lines_of = LineSplitter(self.max_line_bytes)
+        while chunk := stream.read(_CHUNK_BYTES):
+            if lines := lines_of.feed(chunk):
+                yield LineBatch(lines, datetime.now(UTC))
             if self.on_progress is not None:
                 self.on_progress(raw.tell())
+        if tail := lines_of.end():
+            yield LineBatch([tail], datetime.now(UTC))
+
+    def _lines(self, stream: BinaryIO) -> Iterator[bytes]:
+        """The lines of ``stream``, newline kept, none read beyond ``max_line_bytes``."""
+        lines_of = LineSplitter(self.max_line_bytes)
+        while chunk := stream.read(_CHUNK_BYTES):
+            for line in lines_of.feed(chunk):
+                yield line + b"\n"
+        if tail := lines_of.end():
+            yield tail
 
     async def _paced(self, stream: BinaryIO) -> AsyncIterator[LineBatch]:
         first_recorded_s: float | None = None
         started_s = time.monotonic()
         batch: list[bytes] = []
         done_bytes = 0
-        for line in stream:
+        for line in self._lines(stream):
             recorded = recorded_time(line)
             if recorded is not None:
                 if first_recorded_s is None:

@@ -3,7 +3,9 @@
 It never gives up: a refused connect, a dropped connection or a silent feed leads to a
 reconnect with capped exponential backoff. A line split across two reads is joined again;
 a line cut off by a dropped connection is passed on as it is, so it ends in rejects
-instead of vanishing.
+instead of vanishing. A line longer than ``max_line_bytes`` is not buffered: its first
+bytes are passed on (the decoder rejects them as malformed) and the rest is discarded up
+to the next newline.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import UTC, datetime
 import structlog
 
 from ingest.metrics import RECONNECTS
-from ingest.sources.base import LineBatch
+from ingest.sources.base import LineBatch, LineSplitter
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +53,7 @@ class TcpSource:
         reconnect_max_s: float = 30.0,
         connect_timeout_s: float = 10.0,
         idle_timeout_s: float = 120.0,
+        max_line_bytes: int = 1024,
         name: str | None = None,
     ) -> None:
         self.host = host
@@ -59,6 +62,7 @@ class TcpSource:
         self.backoff = Backoff(reconnect_initial_s, reconnect_max_s)
         self.connect_timeout_s = connect_timeout_s
         self.idle_timeout_s = idle_timeout_s
+        self.max_line_bytes = max_line_bytes
         self.connections = 0
 
     @property
@@ -92,7 +96,7 @@ class TcpSource:
             await asyncio.sleep(delay_s)
 
     async def _read(self, reader: asyncio.StreamReader) -> AsyncIterator[LineBatch]:
-        tail = b""
+        lines_of = LineSplitter(self.max_line_bytes)
         while True:
             try:
                 chunk = await asyncio.wait_for(reader.read(_READ_BYTES), self.idle_timeout_s)
@@ -100,11 +104,11 @@ class TcpSource:
                 log.warning("feed read failed", source=self.name, error=str(exc) or "idle")
                 chunk = b""
             if not chunk:
+                tail = lines_of.end()
                 if tail.strip():
                     yield LineBatch([tail], datetime.now(UTC))  # cut off: it will be rejected
                 return
             self.backoff.reset()  # the feed is alive: the next drop starts small again
-            lines = (tail + chunk).split(b"\n")
-            tail = lines.pop()
+            lines = lines_of.feed(chunk)
             if lines:
                 yield LineBatch(lines, datetime.now(UTC))

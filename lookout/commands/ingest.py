@@ -97,7 +97,9 @@ def file_(
     """Replay a capture (plain NMEA, NMEA 4.0 tag blocks, or a timestamp column)."""
     console = Console()
     show = sys.stdout.isatty() if progress is None else progress
-    feed = FileSource(path, speed=speed, name=source)
+    feed = FileSource(
+        path, speed=speed, name=source, max_line_bytes=IngestSettings().max_line_bytes
+    )
     if not show:
         stats = asyncio.run(_ingest(feed))
     else:
@@ -122,7 +124,8 @@ def tcp(
     s = IngestSettings()
     feed = TcpSource(
         host, port, reconnect_initial_s=s.reconnect_initial_s, reconnect_max_s=s.reconnect_max_s,
-        connect_timeout_s=s.connect_timeout_s, idle_timeout_s=s.idle_timeout_s, name=source,
+        connect_timeout_s=s.connect_timeout_s, idle_timeout_s=s.idle_timeout_s,
+        max_line_bytes=s.max_line_bytes, name=source,
     )
     asyncio.run(_ingest_live(feed))
 

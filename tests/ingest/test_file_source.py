@@ -15,7 +15,7 @@ from ingest.demo import DemoFeed, demo_lines
 from ingest.pipeline import run_ingest
 from ingest.settings import IngestSettings
 from ingest.sources.file import FileSource
-from schemas.ais import PositionReport
+from schemas.ais import PositionReport, RejectRecord
 from schemas.topics import Topic
 from tests.ingest.support import PYAIS_SAMPLE
 from tests.ingest.test_decoder import TYPE_1, TYPE_5, tag_block
@@ -94,3 +94,19 @@ async def test_the_demo_feed_loops_over_the_bundled_capture(memory_bus: MemoryBu
         finally:
             demo.cancel()
             await asyncio.gather(demo, return_exceptions=True)
+
+
+@pytest.mark.parametrize("speed", [0.0, 50.0])
+async def test_an_over_long_line_is_rejected_cut_and_the_next_line_still_read(
+    tmp_path: Path, speed: float
+) -> None:
+    capture = tmp_path / "garbage.nmea"
+    capture.write_bytes(b"Z" * 3_000_000 + b"\n" + TYPE_1.encode() + b"\n" + b"Y" * 2000)
+    bus = MemoryBus()
+    stats = await run_ingest(FileSource(capture, speed=speed, max_line_bytes=1024), bus)
+    assert stats.lines_read == 3 and stats.lines_pending == 0
+    assert dict(stats.rejected_by_reason) == {"malformed": 2}
+    async with bus.subscribe([Topic.AIS_REJECTS], group="g") as sub:
+        rejected = [r.decode(RejectRecord) for r in await sub.getmany(timeout_s=0.1)]
+    assert [r.raw for r in rejected] == [["Z" * 1024], ["Y" * 1024]]
+    assert all("longer than 1024 bytes" in r.detail for r in rejected)

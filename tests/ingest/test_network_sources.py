@@ -152,3 +152,18 @@ async def test_udp_datagrams_are_decoded(memory_bus: MemoryBus, collected: Colle
         e.mmsi for e in typed(decode_all(SENTENCES[:10])[0])
     }
     assert collected.rejects[0].reason is RejectReason.CHECKSUM
+
+
+async def test_tcp_source_does_not_buffer_an_endless_line() -> None:
+    # A feed that sends 300 kB without a newline, then the rest of that line and a sentence.
+    reader = asyncio.StreamReader(limit=2**20)
+    reader.feed_data(b"X" * 300_000 + b"END OF THE LONG LINE\n" + SENTENCES[0] + b"\r\n")
+    reader.feed_eof()
+    source = TcpSource("127.0.0.1", 1, max_line_bytes=1024)
+    lines = [line async for batch in source._read(reader) for line in batch.lines]
+    assert lines == [b"X" * 1025, SENTENCES[0] + b"\r"]  # the first bytes, then what follows
+    events, _ = decode_all(lines)
+    [reject, position] = events
+    assert isinstance(reject, RejectRecord) and reject.reason is RejectReason.MALFORMED
+    assert reject.raw == ["X" * 1024] and "first 1024 bytes" in reject.detail
+    assert isinstance(position, PositionReport)
