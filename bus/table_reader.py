@@ -66,8 +66,12 @@ class TableReader(Generic[E]):
                     self.rows[record.key] = record.decode(self.model)
                 except EnvelopeError as exc:
                     self.skipped += 1
-                    log.warning("table record unreadable, skipped", topic=self.topic,
-                                key=record.key, reason=str(exc))
+                    log.warning(
+                        "table record unreadable, skipped",
+                        topic=self.topic,
+                        key=record.key,
+                        reason=str(exc),
+                    )
                     continue
             changed.add(record.key)
         return changed

@@ -70,8 +70,9 @@ class FragmentAssembler(Generic[T]):
         (a repeated fragment number: the sequence id was reused) go to ``evicted``."""
         count = key[3]
         group = self._groups.get(key)
-        if group is not None and (number in group.parts or now_s - group.first_seen_s
-                                  > self.timeout_s):
+        if group is not None and (
+            number in group.parts or now_s - group.first_seen_s > self.timeout_s
+        ):
             del self._groups[key]
             evicted.append(Incomplete(group.raw, _missing(group, count)))
             group = None

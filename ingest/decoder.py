@@ -233,9 +233,7 @@ class AisDecoder:
         self, evicted: list[Incomplete], received_at: datetime, out: list[AisEvent]
     ) -> None:
         for group in evicted:
-            out.append(
-                self._reject(group.raw, received_at, RejectReason.INCOMPLETE, group.detail)
-            )
+            out.append(self._reject(group.raw, received_at, RejectReason.INCOMPLETE, group.detail))
         evicted.clear()
 
     def _reject(

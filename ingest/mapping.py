@@ -33,7 +33,16 @@ MIN_PAYLOAD_BITS: dict[int, int] = {
     # Where the last field we map ends. Transmitters in the wild send messages a few bits
     # short of ITU-R M.1371's length (type 1 in 163 of 168 bits, type 5 in 420 of 424);
     # every decoder accepts them, and so do we, as long as nothing we publish is cut off.
-    1: 137, 2: 137, 3: 137, 4: 134, 5: 420, 9: 128, 18: 133, 19: 301, 21: 249, 24: 160,
+    1: 137,
+    2: 137,
+    3: 137,
+    4: 134,
+    5: 420,
+    9: 128,
+    18: 133,
+    19: 301,
+    21: 249,
+    24: 160,
     27: 94,
 }
 
@@ -123,9 +132,21 @@ def position_fields(
 # over generated values.
 
 _POSITION_FIELDS: Final = (
-    "mmsi", "msg_type", "event_time", "lat", "lon", "speed_kn", "course_deg", "heading_deg",
-    "nav_status", "turn_rate_deg_min", "position_accuracy_high", "altitude_m", "station",
-    "source", "mmsi_info",
+    "mmsi",
+    "msg_type",
+    "event_time",
+    "lat",
+    "lon",
+    "speed_kn",
+    "course_deg",
+    "heading_deg",
+    "nav_status",
+    "turn_rate_deg_min",
+    "position_accuracy_high",
+    "altitude_m",
+    "station",
+    "source",
+    "mmsi_info",
 )
 _CHECKED_ENABLED: Final = tuple(PositionReport.model_fields) == _POSITION_FIELDS
 """Off (everything validated) if the schema's fields ever differ from those checked here."""
@@ -221,13 +242,27 @@ def checked_position(fields: dict[str, Any]) -> PositionReport | None:
     if station is not None and type(station) is not str:
         return None
     report = _new_report(PositionReport)
-    _object_setattr(report, "__dict__", {
-        "mmsi": mmsi, "msg_type": msg_type, "event_time": event_time, "lat": lat, "lon": lon,
-        "speed_kn": speed, "course_deg": course, "heading_deg": heading,
-        "nav_status": nav_status, "turn_rate_deg_min": turn,
-        "position_accuracy_high": accuracy, "altitude_m": altitude, "station": station,
-        "source": source, "mmsi_info": mmsi_info,
-    })
+    _object_setattr(
+        report,
+        "__dict__",
+        {
+            "mmsi": mmsi,
+            "msg_type": msg_type,
+            "event_time": event_time,
+            "lat": lat,
+            "lon": lon,
+            "speed_kn": speed,
+            "course_deg": course,
+            "heading_deg": heading,
+            "nav_status": nav_status,
+            "turn_rate_deg_min": turn,
+            "position_accuracy_high": accuracy,
+            "altitude_m": altitude,
+            "station": station,
+            "source": source,
+            "mmsi_info": mmsi_info,
+        },
+    )
     _object_setattr(report, "__pydantic_fields_set__", set(names))
     _object_setattr(report, "__pydantic_extra__", None)
     _object_setattr(report, "__pydantic_private__", None)

@@ -14,8 +14,7 @@ from schemas.vessel import MmsiInfo, MmsiKind
 # Numbers left in unconfigured or cheap transponders (and seen on real feeds):
 # counting sequences, repeated digits, and 0x123456 (1193046) from a common firmware default.
 PLACEHOLDER_MMSIS: frozenset[int] = frozenset(
-    {0, 123456789, 987654321, 12345678, 1234567, 1193046}
-    | {int(str(d) * 9) for d in range(1, 10)}
+    {0, 123456789, 987654321, 12345678, 1234567, 1193046} | {int(str(d) * 9) for d in range(1, 10)}
 )
 
 # Personal and distress beacons (970xxyyyy etc.) carry a manufacturer id, not a MID.

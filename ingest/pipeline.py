@@ -96,8 +96,13 @@ async def run_ingest(
             except PublishError as exc:
                 PUBLISH_FAILURES.labels(source.name).inc()
                 delay_s = min(delay_s * 2.0, max(PUBLISH_RETRY_MAX_S, settings.flush_interval_s))
-                log.warning("publish failed, will retry", source=source.name, error=str(exc),
-                            waiting=publisher.pending, retry_in_s=delay_s)
+                log.warning(
+                    "publish failed, will retry",
+                    source=source.name,
+                    error=str(exc),
+                    waiting=publisher.pending,
+                    retry_in_s=delay_s,
+                )
             else:
                 delay_s = settings.flush_interval_s
             metrics.export(decoder.stats)
@@ -127,8 +132,9 @@ async def run_ingest(
             await publisher.flush()
         except Exception as exc:
             PUBLISH_FAILURES.labels(source.name).inc()
-            log.error("final publish failed", source=source.name, error=str(exc),
-                      lost=publisher.pending)
+            log.error(
+                "final publish failed", source=source.name, error=str(exc), lost=publisher.pending
+            )
             if source_ended:
                 raise  # nothing else went wrong: the caller must learn the bus failed
         metrics.export(decoder.stats)

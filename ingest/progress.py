@@ -34,8 +34,10 @@ class IngestProgress:
         }
         if since > self.quiet_after_s:
             # A silent feed is not a dead process: the source keeps reconnecting.
-            return ComponentHealth(name=self.name, status="degraded",
-                                   detail=f"no data from the feed for {since:.0f}s",
-                                   facts=dict(facts))
-        return ComponentHealth(name=self.name, status="ok", detail="receiving",
-                               facts=dict(facts))
+            return ComponentHealth(
+                name=self.name,
+                status="degraded",
+                detail=f"no data from the feed for {since:.0f}s",
+                facts=dict(facts),
+            )
+        return ComponentHealth(name=self.name, status="ok", detail="receiving", facts=dict(facts))

@@ -57,9 +57,7 @@ def catalog() -> list[SettingDoc]:
             default = (
                 "" if info.is_required() else _show(info.get_default(call_default_factory=True))
             )
-            docs.setdefault(
-                env, SettingDoc(env, default, info.description or "", cls.__name__)
-            )
+            docs.setdefault(env, SettingDoc(env, default, info.description or "", cls.__name__))
     return sorted(docs.values(), key=lambda d: d.env)
 
 

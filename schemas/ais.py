@@ -34,8 +34,10 @@ class PositionReport(Event):
     ce_type = "lookout.ais.position.v1"
 
     mmsi: Mmsi
-    msg_type: int = Field(description="AIS message type: 1-3, 18, 19, 27 vessels; 4 base "
-                          "station; 9 SAR aircraft; 21 aid to navigation.")
+    msg_type: int = Field(
+        description="AIS message type: 1-3, 18, 19, 27 vessels; 4 base "
+        "station; 9 SAR aircraft; 21 aid to navigation."
+    )
     event_time: EventTime = Field(
         description="UTC reception time: NMEA 4.0 tag block c:, else the time of ingest."
     )

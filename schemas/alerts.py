@@ -90,8 +90,9 @@ class Alert(Event):
     @classmethod
     def open(cls, **fields: Any) -> Alert:
         """An opened alert whose id derives from rule, subject and start."""
-        fields.setdefault("alert_id", alert_id(fields["rule"], fields["subject"],
-                                                fields["started_at"]))
+        fields.setdefault(
+            "alert_id", alert_id(fields["rule"], fields["subject"], fields["started_at"])
+        )
         fields.setdefault("change", AlertChange.OPENED)
         fields.setdefault("updated_at", fields["started_at"])
         return cls(**fields)

@@ -57,9 +57,7 @@ def _plausible_event_time(value: datetime) -> datetime:
     return value
 
 
-EventTime = Annotated[
-    datetime, AfterValidator(_require_utc), AfterValidator(_plausible_event_time)
-]
+EventTime = Annotated[datetime, AfterValidator(_require_utc), AfterValidator(_plausible_event_time)]
 """When an observation happened: a UTC instant from 2000-01-01 up to (not incl.) 2100-01-01."""
 
 Latitude = Annotated[float, Field(ge=-90.0, le=90.0, description="Latitude, WGS 84 degrees north.")]
@@ -85,8 +83,10 @@ CourseDegrees = Annotated[
 GroundSpeedKnots = Annotated[
     Annotated[float, Field(ge=0.0, le=AIRCRAFT_SPEED_MAX_KN)] | None,
     _sentinel_to_none(AIS_SPEED_NOT_AVAILABLE_KN),
-    Field(description="Speed over ground, knots; None when not available. At most 102.2 "
-          "for vessels; SAR aircraft (type 9) up to 1022."),
+    Field(
+        description="Speed over ground, knots; None when not available. At most 102.2 "
+        "for vessels; SAR aircraft (type 9) up to 1022."
+    ),
 ]
 HeadingDegrees = Annotated[
     Annotated[int, Field(ge=0, le=359)] | None,

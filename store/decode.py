@@ -20,7 +20,10 @@ from store.write_positions import PositionRow, position_row
 log = structlog.get_logger(__name__)
 
 SINK_TOPICS: tuple[Topic, ...] = (
-    Topic.AIS_POSITIONS, Topic.AIS_STATIC, Topic.PATROL_REPORTS, Topic.FUSION_ALERTS,
+    Topic.AIS_POSITIONS,
+    Topic.AIS_STATIC,
+    Topic.PATROL_REPORTS,
+    Topic.FUSION_ALERTS,
 )
 
 
@@ -33,8 +36,12 @@ class DecodedBatch:
     skipped: int = 0
 
     def size(self) -> int:
-        return (len(self.positions) + len(self.static_reports) + len(self.patrol_reports)
-                + len(self.alerts))
+        return (
+            len(self.positions)
+            + len(self.static_reports)
+            + len(self.patrol_reports)
+            + len(self.alerts)
+        )
 
     def split(self) -> list[DecodedBatch]:
         """One batch per event (to find the one the database refuses)."""
@@ -50,8 +57,14 @@ def _skip(batch: DecodedBatch, record: Record, reason: str, detail: str = "") ->
     batch.skipped += 1
     SKIPPED.labels(record.topic, reason).inc()
     if reason == "undecodable":  # the others are normal traffic, counted but not logged
-        log.warning("record skipped", topic=record.topic, partition=record.partition,
-                    offset=record.offset, reason=reason, detail=detail[:300])
+        log.warning(
+            "record skipped",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=reason,
+            detail=detail[:300],
+        )
 
 
 def decode_batch(

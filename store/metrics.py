@@ -6,9 +6,7 @@ ROWS_WRITTEN = Counter(
     "lookout_store_rows_written_total", "Rows inserted or updated by the sink", ["table"]
 )
 BATCHES = Counter("lookout_store_batches_total", "Micro-batches made durable by the sink")
-RETRIES = Counter(
-    "lookout_store_retries_total", "Batch writes retried after losing the database"
-)
+RETRIES = Counter("lookout_store_retries_total", "Batch writes retried after losing the database")
 SKIPPED = Counter(
     "lookout_store_skipped_total",
     "Records the sink did not store, by reason (undecodable, no_position, expired)",

@@ -68,8 +68,10 @@ def render(migration: Migration, backend: TimeSeriesBackend, settings: StoreSett
     text = migration.text
     names = _TIME_SERIES_DIRECTIVE.findall(text)
     if _PARTITION_MARKER in text and len(names) != 1:
-        raise MigrationError(f"{migration.name}: a time-partitioned table needs exactly one "
-                             "'-- @time_series <table>' directive")
+        raise MigrationError(
+            f"{migration.name}: a time-partitioned table needs exactly one "
+            "'-- @time_series <table>' directive"
+        )
     for name in names:
         table = timeseries.TIME_SERIES_TABLES.get(name)
         if table is None:
@@ -110,8 +112,10 @@ async def migrate(
             label = f"{migration.version:03d}_{migration.name}"
             if migration.version in applied:
                 if applied[migration.version] != migration.checksum:
-                    raise MigrationError(f"{label} was changed after it was applied; add a new "
-                                         "migration instead of editing an applied one")
+                    raise MigrationError(
+                        f"{label} was changed after it was applied; add a new "
+                        "migration instead of editing an applied one"
+                    )
                 continue
             async with conn.transaction():
                 await conn.execute(render(migration, backend, settings).encode())
@@ -160,6 +164,7 @@ async def migrate_database(settings: StoreSettings) -> MigrationReport:
     """Connect to ``settings.database_url`` and migrate it."""
     from store.db import connect
 
-    async with await connect(settings.database_url,
-                             connect_timeout_s=settings.database_connect_timeout_s) as conn:
+    async with await connect(
+        settings.database_url, connect_timeout_s=settings.database_connect_timeout_s
+    ) as conn:
         return await migrate(conn, settings)

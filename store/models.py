@@ -28,8 +28,10 @@ class BoundingBox(BaseModel):
         if self.min_lat > self.max_lat:
             raise ValueError(f"south edge {self.min_lat} is north of north edge {self.max_lat}")
         if self.min_lon > self.max_lon:
-            raise ValueError(f"west edge {self.min_lon} is east of east edge {self.max_lon} "
-                             "(boxes across the antimeridian: query each side)")
+            raise ValueError(
+                f"west edge {self.min_lon} is east of east edge {self.max_lon} "
+                "(boxes across the antimeridian: query each side)"
+            )
         return self
 
     @classmethod
@@ -64,9 +66,12 @@ class VesselLatest(BaseModel):
     def feature(self) -> dict[str, JsonValue]:
         """A GeoJSON Feature (Point, [lon, lat]); every other field is a property."""
         properties = self.model_dump(mode="json", exclude={"lat", "lon"})
-        return {"type": "Feature", "id": self.mmsi,
-                "geometry": {"type": "Point", "coordinates": [self.lon, self.lat]},
-                "properties": properties}
+        return {
+            "type": "Feature",
+            "id": self.mmsi,
+            "geometry": {"type": "Point", "coordinates": [self.lon, self.lat]},
+            "properties": properties,
+        }
 
 
 def feature_collection(vessels: list[VesselLatest]) -> dict[str, JsonValue]:

@@ -58,13 +58,24 @@ async def latest_vessels_in_bbox(
     """Vessels whose latest position lies in ``bbox`` (edges included), newest first. A
     vessel not heard for ``max_age_s`` is left off the picture."""
     now = now or datetime.now(UTC)
-    oldest = datetime.min.replace(tzinfo=UTC) if max_age_s is None else (
-        datetime.fromtimestamp(now.timestamp() - max_age_s, UTC))
+    oldest = (
+        datetime.min.replace(tzinfo=UTC)
+        if max_age_s is None
+        else (datetime.fromtimestamp(now.timestamp() - max_age_s, UTC))
+    )
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_LATEST_IN_BOX, {
-            "now": now, "oldest": oldest, "limit": limit, "w": bbox.min_lon,
-            "s": bbox.min_lat, "e": bbox.max_lon, "n": bbox.max_lat,
-        })
+        await cur.execute(
+            _LATEST_IN_BOX,
+            {
+                "now": now,
+                "oldest": oldest,
+                "limit": limit,
+                "w": bbox.min_lon,
+                "s": bbox.min_lat,
+                "e": bbox.max_lon,
+                "n": bbox.max_lat,
+            },
+        )
         return [VesselLatest.model_validate(row) for row in await cur.fetchall()]
 
 
@@ -94,13 +105,19 @@ async def vessel_track(
     if max_points is not None and max_points < 2:
         raise QueryError("a downsampled track keeps at least its first and last point (2)")
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_TRACK, {"mmsi": mmsi, "start": start, "end": end,
-                                   "max_points": max_points})
+        await cur.execute(
+            _TRACK, {"mmsi": mmsi, "start": start, "end": end, "max_points": max_points}
+        )
         rows = await cur.fetchall()
     total = int(rows[0]["total"]) if rows else 0
-    return Track(mmsi=mmsi, start=start, end=end, total_points=total,
-                 downsampled=len(rows) < total,
-                 points=[TrackPoint.model_validate(row) for row in rows])
+    return Track(
+        mmsi=mmsi,
+        start=start,
+        end=end,
+        total_points=total,
+        downsampled=len(rows) < total,
+        points=[TrackPoint.model_validate(row) for row in rows],
+    )
 
 
 _CANDIDATES = b"""
@@ -122,13 +139,24 @@ async def vessels_in_polygon(
     shapely.prepare(area)
     west, south, east, north = area.bounds
     async with conn.cursor() as cur:
-        await cur.execute(_CANDIDATES, {"start": start, "end": end, "w": west, "s": south,
-                                        "e": east, "n": north,
-                                        "limit": MAX_AREA_CANDIDATES + 1})
+        await cur.execute(
+            _CANDIDATES,
+            {
+                "start": start,
+                "end": end,
+                "w": west,
+                "s": south,
+                "e": east,
+                "n": north,
+                "limit": MAX_AREA_CANDIDATES + 1,
+            },
+        )
         rows = await cur.fetchall()
     if len(rows) > MAX_AREA_CANDIDATES:
-        raise QueryError(f"more than {MAX_AREA_CANDIDATES} positions in the area's box and "
-                         "window; ask for a shorter window")
+        raise QueryError(
+            f"more than {MAX_AREA_CANDIDATES} positions in the area's box and "
+            "window; ask for a shorter window"
+        )
     if not rows:
         return []
     return await asyncio.to_thread(_presences, area, rows)
@@ -151,19 +179,27 @@ def _presences(area: shapely.Geometry, rows: Sequence[tuple[Any, ...]]) -> list[
     starts = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]])
     ends = np.r_[starts[1:], mmsi.size]  # exclusive
     return [
-        VesselPresence(mmsi=int(vessel), points_inside=int(count),
-                       first_seen=datetime.fromtimestamp(float(first), UTC),
-                       last_seen=datetime.fromtimestamp(float(last), UTC))
+        VesselPresence(
+            mmsi=int(vessel),
+            points_inside=int(count),
+            first_seen=datetime.fromtimestamp(float(first), UTC),
+            last_seen=datetime.fromtimestamp(float(last), UTC),
+        )
         for vessel, count, first, last in zip(
-            mmsi[starts].tolist(), (ends - starts).tolist(),
-            epoch_s[starts].tolist(), epoch_s[ends - 1].tolist(), strict=True)
+            mmsi[starts].tolist(),
+            (ends - starts).tolist(),
+            epoch_s[starts].tolist(),
+            epoch_s[ends - 1].tolist(),
+            strict=True,
+        )
     ]
 
 
 _ALERT_COLUMNS = sql.SQL(
     "alert_id, rule, status, severity, score, subject, mmsis, title, started_at, updated_at, "
     "ended_at, lat, lon, geofence_id, evidence, source_agency, acknowledged_by, "
-    "acknowledged_at, closed_by, notes")
+    "acknowledged_at, closed_by, notes"
+)
 
 
 async def search_alerts(conn: Conn, query: AlertQuery) -> list[StoredAlert]:
@@ -181,8 +217,12 @@ async def search_alerts(conn: Conn, query: AlertQuery) -> list[StoredAlert]:
         params["statuses"] = [s.value for s in query.statuses]
     if query.bbox is not None:
         where.append(sql.SQL("lat BETWEEN %(s)s AND %(n)s AND lon BETWEEN %(w)s AND %(e)s"))
-        params |= {"w": query.bbox.min_lon, "s": query.bbox.min_lat,
-                   "e": query.bbox.max_lon, "n": query.bbox.max_lat}
+        params |= {
+            "w": query.bbox.min_lon,
+            "s": query.bbox.min_lat,
+            "e": query.bbox.max_lon,
+            "n": query.bbox.max_lat,
+        }
     if query.since is not None:
         where.append(sql.SQL("(ended_at IS NULL OR ended_at >= %(since)s)"))
         params["since"] = query.since
@@ -199,8 +239,11 @@ async def search_alerts(conn: Conn, query: AlertQuery) -> list[StoredAlert]:
         "SELECT {columns} FROM alerts WHERE {where} "
         "ORDER BY updated_at {direction}, alert_id {direction} "
         "LIMIT %(limit)s OFFSET %(offset)s"
-    ).format(columns=_ALERT_COLUMNS, where=sql.SQL(" AND ").join(where or [sql.SQL("TRUE")]),
-             direction=direction)
+    ).format(
+        columns=_ALERT_COLUMNS,
+        where=sql.SQL(" AND ").join(where or [sql.SQL("TRUE")]),
+        direction=direction,
+    )
     params |= {"limit": query.limit, "offset": query.offset}
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(statement, params)

@@ -61,20 +61,30 @@ class SinkStatus:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-async def write_batch(conn: Conn, batch: DecodedBatch, keeper: timeseries.PartitionKeeper,
-                      settings: StoreSettings | None = None) -> dict[str, int]:
+async def write_batch(
+    conn: Conn,
+    batch: DecodedBatch,
+    keeper: timeseries.PartitionKeeper,
+    settings: StoreSettings | None = None,
+) -> dict[str, int]:
     """Everything of one micro-batch in one transaction; returns rows written per table."""
     max_ahead_s = (settings or StoreSettings()).sink_max_clock_ahead_s
     await keeper.ensure(conn, timeseries.POSITIONS, position_days(batch.positions))
     await keeper.ensure(conn, timeseries.ALERTS, alert_days(batch.alerts))
     async with conn.transaction():
-        positions, moved = await write_positions(conn, batch.positions,
-                                                 max_clock_ahead_s=max_ahead_s)
+        positions, moved = await write_positions(
+            conn, batch.positions, max_clock_ahead_s=max_ahead_s
+        )
         identities, changes = await write_static_reports(conn, batch.static_reports)
         patrol = await write_patrol_reports(conn, batch.patrol_reports)
         alerts = await write_alerts(conn, batch.alerts)
-    return {"positions": positions, "vessels": moved + identities,
-            "vessel_identity_history": changes, "patrol_reports": patrol, "alerts": alerts}
+    return {
+        "positions": positions,
+        "vessels": moved + identities,
+        "vessel_identity_history": changes,
+        "patrol_reports": patrol,
+        "alerts": alerts,
+    }
 
 
 class StoreSink:
@@ -169,8 +179,12 @@ class StoreSink:
             batch.skipped += 1
             reason = "refused_by_database" if is_refused_data(exc) else "unwritable"
             SKIPPED.labels("-", reason).inc()
-            log.warning("event refused, skipped", reason=reason,
-                        error_type=type(exc).__name__, error=str(exc)[:300])
+            log.warning(
+                "event refused, skipped",
+                reason=reason,
+                error_type=type(exc).__name__,
+                error=str(exc)[:300],
+            )
             return {}
         totals: dict[str, int] = {}
         for single in batch.split():
@@ -206,8 +220,10 @@ class StoreSink:
 
     async def _connection(self) -> tuple[Conn, timeseries.PartitionKeeper]:
         if self._conn is None or self._conn.closed or self._keeper is None:
-            conn = await connect(self.settings.database_url,
-                                 connect_timeout_s=self.settings.database_connect_timeout_s)
+            conn = await connect(
+                self.settings.database_url,
+                connect_timeout_s=self.settings.database_connect_timeout_s,
+            )
             try:
                 await prepare_stage(conn)
                 backend = await timeseries.detect_backend(conn)
@@ -223,8 +239,9 @@ class StoreSink:
         if time.monotonic() - self._maintained_at < MAINTENANCE_INTERVAL_S:
             return
         try:
-            await maintain_time_series(conn, self.settings, keeper.backend,
-                                       MigrationReport(keeper.backend))
+            await maintain_time_series(
+                conn, self.settings, keeper.backend, MigrationReport(keeper.backend)
+            )
         except Exception as exc:
             if is_connection_lost(exc):
                 raise
@@ -246,22 +263,29 @@ class StoreSink:
     async def health(self) -> ComponentHealth:
         status = self.status
         facts: dict[str, int | float | str | None] = {
-            "batches": status.batches, "records": status.records,
-            "skipped": status.skipped, "retries": status.retries,
+            "batches": status.batches,
+            "records": status.records,
+            "skipped": status.skipped,
+            "retries": status.retries,
         }
         if status.waiting_since is not None:
             waited_s = time.monotonic() - status.waiting_since
             facts["waiting_s"] = round(waited_s, 1)
-            return ComponentHealth(name="store-sink", status="degraded",
-                                   detail=f"waiting for the database: {status.last_error}",
-                                   facts=dict(facts))
+            return ComponentHealth(
+                name="store-sink",
+                status="degraded",
+                detail=f"waiting for the database: {status.last_error}",
+                facts=dict(facts),
+            )
         # Checked only while the database is fine: a sink waiting for it is not polling.
         if self._subscription is not None and self._subscription.assignment():
             consumer = await self._subscription.health()
             facts["lag"] = consumer.lag
             if not consumer.alive:  # e.g. a consumer whose fetcher died (aiokafka #1154)
-                return ComponentHealth(name="store-sink", status="down",
-                                       detail=f"consumer stalled: {consumer.reason}",
-                                       facts=dict(facts))
-        return ComponentHealth(name="store-sink", status="ok", detail="writing",
-                               facts=dict(facts))
+                return ComponentHealth(
+                    name="store-sink",
+                    status="down",
+                    detail=f"consumer stalled: {consumer.reason}",
+                    facts=dict(facts),
+                )
+        return ComponentHealth(name="store-sink", status="ok", detail="writing", facts=dict(facts))

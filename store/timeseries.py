@@ -38,8 +38,9 @@ class TimeSeriesTable:
     compress_order_by: str | None = None
 
 
-POSITIONS = TimeSeriesTable("positions", "time", compress_segment_by="mmsi",
-                            compress_order_by="time DESC")
+POSITIONS = TimeSeriesTable(
+    "positions", "time", compress_segment_by="mmsi", compress_order_by="time DESC"
+)
 # Alerts change for as long as they are open (acknowledged, closed weeks later): they are
 # chunked and retained like positions but not compressed.
 ALERTS = TimeSeriesTable("alerts", "started_at")
@@ -144,9 +145,7 @@ def partition_bounds(day: date) -> tuple[datetime, datetime]:
         raise RefusedDataError(f"no partition can hold events dated {day.isoformat()}") from exc
 
 
-async def existing_partition_days(
-    conn: Conn, table: TimeSeriesTable
-) -> set[date]:
+async def existing_partition_days(conn: Conn, table: TimeSeriesTable) -> set[date]:
     cur = await conn.execute(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
         "WHERE i.inhparent = %s::regclass",
@@ -160,9 +159,7 @@ async def existing_partition_days(
     return days
 
 
-async def ensure_partitions(
-    conn: Conn, table: TimeSeriesTable, days: Iterable[date]
-) -> set[date]:
+async def ensure_partitions(conn: Conn, table: TimeSeriesTable, days: Iterable[date]) -> set[date]:
     """Create the daily partitions that are missing; returns the days created. Runs in its
     own transaction under an advisory lock, so two sinks never race on the same day."""
     wanted = set(days)
@@ -175,8 +172,9 @@ async def ensure_partitions(
         for day in sorted(missing):
             start, end = partition_bounds(day)
             await conn.execute(
-                sql.SQL("CREATE TABLE IF NOT EXISTS {} PARTITION OF {} "
-                        "FOR VALUES FROM ({}) TO ({})").format(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})"
+                ).format(
                     sql.Identifier(partition_name(table, day)),
                     sql.Identifier(table.name),
                     sql.Literal(start),

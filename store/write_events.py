@@ -57,7 +57,8 @@ def newest_per_alert(alerts: Sequence[Alert]) -> list[Alert]:
     for alert in alerts:
         known = newest.get(alert.alert_id)
         if known is None or (alert.updated_at, CHANGE_RANK[alert.change]) > (
-            known.updated_at, CHANGE_RANK[known.change]
+            known.updated_at,
+            CHANGE_RANK[known.change],
         ):
             newest[alert.alert_id] = alert
     return [newest[key] for key in sorted(newest)]
@@ -65,9 +66,25 @@ def newest_per_alert(alerts: Sequence[Alert]) -> list[Alert]:
 
 async def write_alerts(conn: Conn, alerts: Sequence[Alert]) -> int:
     rows = [
-        (a.alert_id, a.started_at, a.updated_at, a.ended_at, a.rule.value, a.change.value,
-         a.status.value, a.severity.value, a.score, a.subject, a.mmsis, a.title, a.lat, a.lon,
-         a.geofence_id, Jsonb(a.evidence), _agency_of(a))
+        (
+            a.alert_id,
+            a.started_at,
+            a.updated_at,
+            a.ended_at,
+            a.rule.value,
+            a.change.value,
+            a.status.value,
+            a.severity.value,
+            a.score,
+            a.subject,
+            a.mmsis,
+            a.title,
+            a.lat,
+            a.lon,
+            a.geofence_id,
+            Jsonb(a.evidence),
+            _agency_of(a),
+        )
         for a in newest_per_alert(alerts)
     ]
     if rows:
@@ -83,9 +100,24 @@ def _agency_of(alert: Alert) -> str | None:
 
 async def write_patrol_reports(conn: Conn, reports: Sequence[PatrolReport]) -> int:
     rows = [
-        (r.report_id, r.agency, r.reporter_kind.value, r.observed_at, r.received_at, r.lat,
-         r.lon, r.uncertainty_m, r.activity.value, r.vessel_description, r.vessel_name, r.mmsi,
-         r.persons_on_board, r.heading_deg, r.speed_kn, r.notes)
+        (
+            r.report_id,
+            r.agency,
+            r.reporter_kind.value,
+            r.observed_at,
+            r.received_at,
+            r.lat,
+            r.lon,
+            r.uncertainty_m,
+            r.activity.value,
+            r.vessel_description,
+            r.vessel_name,
+            r.mmsi,
+            r.persons_on_board,
+            r.heading_deg,
+            r.speed_kn,
+            r.notes,
+        )
         for r in reports
     ]
     if rows:

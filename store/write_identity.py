@@ -22,8 +22,15 @@ from store.db import Conn
 TRACKED_FIELDS = ("name", "callsign", "imo", "ship_type")
 """Identity fields whose every change is recorded (a changed name or call sign is one of
 the spoofing signals fusion looks for; the history lets an analyst see it)."""
-_OTHER_FIELDS = ("to_bow_m", "to_stern_m", "to_port_m", "to_starboard_m", "draught_m",
-                 "destination", "eta")
+_OTHER_FIELDS = (
+    "to_bow_m",
+    "to_stern_m",
+    "to_port_m",
+    "to_starboard_m",
+    "draught_m",
+    "destination",
+    "eta",
+)
 _ALL_FIELDS = TRACKED_FIELDS + _OTHER_FIELDS
 
 
@@ -86,12 +93,15 @@ async def write_static_reports(conn: Conn, reports: Sequence[StaticReport]) -> t
     ordered = sorted(reports, key=_order)
     firsts = {r.mmsi: r for r in reversed(ordered)}
     mmsis = sorted(firsts)
-    await conn.execute(_ENSURE_VESSELS, (
-        mmsis,
-        [firsts[m].mmsi_info.valid for m in mmsis],
-        [firsts[m].mmsi_info.kind.value for m in mmsis],
-        [firsts[m].mmsi_info.country for m in mmsis],
-    ))
+    await conn.execute(
+        _ENSURE_VESSELS,
+        (
+            mmsis,
+            [firsts[m].mmsi_info.valid for m in mmsis],
+            [firsts[m].mmsi_info.kind.value for m in mmsis],
+            [firsts[m].mmsi_info.country for m in mmsis],
+        ),
+    )
     cur = await conn.execute(_SELECT, (mmsis,))
     state: dict[int, Identity] = {
         row[0]: Identity(dict(zip(_ALL_FIELDS, row[2:], strict=True)), row[1])
@@ -107,19 +117,27 @@ async def write_static_reports(conn: Conn, reports: Sequence[StaticReport]) -> t
             state[report.mmsi] = current.filled(report)  # fills only: never a change
             continue
         updated = current.merged(report)
-        changed = [n for n in TRACKED_FIELDS if current.values.get(n) is not None
-                   and updated.values.get(n) != current.values.get(n)]
+        changed = [
+            n
+            for n in TRACKED_FIELDS
+            if current.values.get(n) is not None and updated.values.get(n) != current.values.get(n)
+        ]
         if changed:
-            history.append((
-                report.mmsi, report.event_time,
-                *(updated.values.get(n) for n in TRACKED_FIELDS),
-                *(current.values.get(n) for n in TRACKED_FIELDS),
-                changed, report.source,
-            ))
+            history.append(
+                (
+                    report.mmsi,
+                    report.event_time,
+                    *(updated.values.get(n) for n in TRACKED_FIELDS),
+                    *(current.values.get(n) for n in TRACKED_FIELDS),
+                    changed,
+                    report.source,
+                )
+            )
         state[report.mmsi] = updated
     updates = [
         (ident.identity_time, *(ident.values.get(n) for n in _ALL_FIELDS), mmsi)
-        for mmsi, ident in state.items() if ident != before[mmsi]
+        for mmsi, ident in state.items()
+        if ident != before[mmsi]
     ]
     async with conn.cursor() as cursor:
         if updates:

@@ -107,8 +107,10 @@ def main() -> None:
 
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the target says
-    print(f"python {platform.python_version()} ({platform.machine()}), nproc {os.cpu_count()}, "
-          f"pinned to 1 core, pyais {pyais.__version__}")
+    print(
+        f"python {platform.python_version()} ({platform.machine()}), nproc {os.cpu_count()}, "
+        f"pinned to 1 core, pyais {pyais.__version__}"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         capture = Path(tmp) / "capture.nmea"
@@ -117,25 +119,31 @@ def main() -> None:
 
         bare_s, decoded, errors = bench_pyais(capture)
         bare_rate = lines / bare_s
-        print(f"pyais bare decode loop:  {bare_rate:9,.0f} sentences/s "
-              f"({bare_s:.2f} s; {decoded} decoded, {errors} errors)")
+        print(
+            f"pyais bare decode loop:  {bare_rate:9,.0f} sentences/s "
+            f"({bare_s:.2f} s; {decoded} decoded, {errors} errors)"
+        )
 
         decode_s = bench_decode_only(capture)
-        print(f"lookout decode only:     {lines / decode_s:9,.0f} sentences/s "
-              f"ratio {bare_s / decode_s:.2f}")
-
-        publish_s, published = asyncio.run(
-            bench_publish_only(capture.read_bytes().splitlines())
+        print(
+            f"lookout decode only:     {lines / decode_s:9,.0f} sentences/s "
+            f"ratio {bare_s / decode_s:.2f}"
         )
-        print(f"memory bus publish only: {published / publish_s:9,.0f} events/s "
-              f"({publish_s / published * 1e6:.1f} us per event: JSON + CloudEvents headers)")
+
+        publish_s, published = asyncio.run(bench_publish_only(capture.read_bytes().splitlines()))
+        print(
+            f"memory bus publish only: {published / publish_s:9,.0f} events/s "
+            f"({publish_s / published * 1e6:.1f} us per event: JSON + CloudEvents headers)"
+        )
 
         memory_s, read = asyncio.run(
             bench_pipeline(capture, MemoryBus(source="/bench", max_records_per_partition=10**7))
         )
         assert read == lines
-        print(f"lookout file -> memory:  {lines / memory_s:9,.0f} sentences/s "
-              f"ratio {bare_s / memory_s:.2f}")
+        print(
+            f"lookout file -> memory:  {lines / memory_s:9,.0f} sentences/s "
+            f"ratio {bare_s / memory_s:.2f}"
+        )
 
         if not args.no_kafka:
             broker = TansuBroker(Path(tmp) / "tansu.log")
@@ -147,8 +155,10 @@ def main() -> None:
                 kafka_s, read = asyncio.run(bench_pipeline(capture, KafkaBus(settings)))
             finally:
                 broker.stop()
-            print(f"lookout file -> Kafka:   {lines / kafka_s:9,.0f} sentences/s "
-                  f"ratio {bare_s / kafka_s:.2f} (Tansu, memory storage, acks=all)")
+            print(
+                f"lookout file -> Kafka:   {lines / kafka_s:9,.0f} sentences/s "
+                f"ratio {bare_s / kafka_s:.2f} (Tansu, memory storage, acks=all)"
+            )
 
 
 if __name__ == "__main__":

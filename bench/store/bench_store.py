@@ -63,16 +63,19 @@ class Fleet:
         for i in range(len(self.mmsi)):
             distance_deg = self.speed[i] * dt_s / 3600 / 60  # knots → degrees (1' = 1 nm)
             rad = math.radians(self.course[i])
-            lat, lon = self.lat[i] + distance_deg * math.cos(rad), self.lon[i] + (
-                distance_deg * math.sin(rad))
+            lat, lon = (
+                self.lat[i] + distance_deg * math.cos(rad),
+                self.lon[i] + (distance_deg * math.sin(rad)),
+            )
             if not (SOUTH < lat < NORTH and WEST < lon < EAST):
                 self.course[i] = (self.course[i] + 180) % 360
                 continue
             self.lat[i], self.lon[i] = lat, lon
 
 
-def position_batches(fleet: Fleet, positions: int, interval_s: float, batch: int,
-                     start: datetime) -> Iterator[list[PositionRow]]:
+def position_batches(
+    fleet: Fleet, positions: int, interval_s: float, batch: int, start: datetime
+) -> Iterator[list[PositionRow]]:
     """Rows as a live feed delivers them: every vessel once per interval, in time order."""
     rows: list[PositionRow] = []
     produced, tick = 0, 0
@@ -81,9 +84,27 @@ def position_batches(fleet: Fleet, positions: int, interval_s: float, batch: int
         for i, mmsi in enumerate(fleet.mmsi):
             # Stagger vessels inside the interval, as real reports are.
             t = base + timedelta(seconds=interval_s * i / len(fleet.mmsi))
-            rows.append((t, mmsi, round(fleet.lat[i], 6), round(fleet.lon[i], 6), 1,
-                         round(fleet.speed[i], 1), round(fleet.course[i], 1), None, 0, None,
-                         True, None, None, "bench", True, "ship", "ID"))
+            rows.append(
+                (
+                    t,
+                    mmsi,
+                    round(fleet.lat[i], 6),
+                    round(fleet.lon[i], 6),
+                    1,
+                    round(fleet.speed[i], 1),
+                    round(fleet.course[i], 1),
+                    None,
+                    0,
+                    None,
+                    True,
+                    None,
+                    None,
+                    "bench",
+                    True,
+                    "ship",
+                    "ID",
+                )
+            )
             produced += 1
             if len(rows) == batch:
                 yield rows
@@ -97,8 +118,11 @@ def position_batches(fleet: Fleet, positions: int, interval_s: float, batch: int
 
 
 def percentile(samples_ms: list[float], q: float) -> float:
-    return statistics.quantiles(samples_ms, n=100, method="inclusive")[q - 1] if len(
-        samples_ms) > 1 else samples_ms[0]
+    return (
+        statistics.quantiles(samples_ms, n=100, method="inclusive")[q - 1]
+        if len(samples_ms) > 1
+        else samples_ms[0]
+    )
 
 
 async def timed(samples_ms: list[float], coro: object) -> object:
@@ -108,8 +132,9 @@ async def timed(samples_ms: list[float], coro: object) -> object:
     return result
 
 
-async def bench(url: str, positions: int, vessels: int, batch: int, sample: int,
-                queries: int, hours: float) -> None:
+async def bench(
+    url: str, positions: int, vessels: int, batch: int, sample: int, queries: int, hours: float
+) -> None:
     settings = StoreSettings(database_url=url)
     async with await connect(url) as conn:
         report = await migrate(conn, settings)
@@ -121,17 +146,24 @@ async def bench(url: str, positions: int, vessels: int, batch: int, sample: int,
         await prepare_stage(conn)
         fleet = Fleet(vessels)
         interval_s = hours * 3600 / math.ceil(positions / vessels)
-        console.print(f"PostgreSQL {pg_version} ({report.backend.value}); python "
-                      f"{platform.python_version()}; {os.cpu_count()} cpus; "
-                      f"{positions:,} positions of {vessels:,} vessels over {hours:g} h "
-                      f"(one report per vessel every {interval_s:.0f} s); batches of {batch:,}")
+        console.print(
+            f"PostgreSQL {pg_version} ({report.backend.value}); python "
+            f"{platform.python_version()}; {os.cpu_count()} cpus; "
+            f"{positions:,} positions of {vessels:,} vessels over {hours:g} h "
+            f"(one report per vessel every {interval_s:.0f} s); batches of {batch:,}"
+        )
 
         # 1. The sink's write path (COPY → staging → INSERT … ON CONFLICT, vessels upsert).
         written = 0
         copy_s = 0.0  # time inside the write path only, not generating the rows
         started = time.perf_counter()
-        with Progress("[progress.description]{task.description}", BarColumn(),
-                      MofNCompleteColumn(), TimeRemainingColumn(), console=console) as bar:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        ) as bar:
             task = bar.add_task("COPY path", total=positions)
             for rows in position_batches(fleet, positions, interval_s, batch, START):
                 batch_started = time.perf_counter()
@@ -145,12 +177,15 @@ async def bench(url: str, positions: int, vessels: int, batch: int, sample: int,
         # 2. Same-sized fresh samples, COPY path vs plain executemany, on days and vessels
         # of their own (removed afterwards, so the queries see only the main load).
         later = START + timedelta(days=30)
-        sample_rows = next(position_batches(Fleet(vessels, 11, 600_000_000), sample, 60,
-                                            sample, later))
-        other_rows = next(position_batches(Fleet(vessels, 12, 600_000_000), sample, 60,
-                                           sample, later + timedelta(days=2)))
-        await keeper.ensure(conn, timeseries.POSITIONS,
-                            timeseries.days_ahead(later.date(), 3))
+        sample_rows = next(
+            position_batches(Fleet(vessels, 11, 600_000_000), sample, 60, sample, later)
+        )
+        other_rows = next(
+            position_batches(
+                Fleet(vessels, 12, 600_000_000), sample, 60, sample, later + timedelta(days=2)
+            )
+        )
+        await keeper.ensure(conn, timeseries.POSITIONS, timeseries.days_ahead(later.date(), 3))
         started = time.perf_counter()
         async with conn.transaction():
             await write_positions(conn, sample_rows, latest=False)
@@ -183,31 +218,42 @@ async def bench(url: str, positions: int, vessels: int, batch: int, sample: int,
         for _ in range(queries):
             mmsi = rng.choice(fleet.mmsi)
             end = START + timedelta(hours=rng.uniform(24, hours))
-            track = await timed(track_ms, vessel_track(conn, mmsi, end - timedelta(hours=24),
-                                                       end))
+            track = await timed(track_ms, vessel_track(conn, mmsi, end - timedelta(hours=24), end))
             track_points.append(track.total_points)  # type: ignore[attr-defined]
         size = await _table_size(conn)
 
     table = Table(title="Store benchmark")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    table.add_row("positions stored (sink write_batch: COPY + vessels' latest state)",
-                  f"{written:,}")
-    table.add_row("sink write path, whole load (time in the write path)",
-                  f"{copy_rate:,.0f} rows/s ({copy_s:.1f} s)")
+    table.add_row(
+        "positions stored (sink write_batch: COPY + vessels' latest state)", f"{written:,}"
+    )
+    table.add_row(
+        "sink write path, whole load (time in the write path)",
+        f"{copy_rate:,.0f} rows/s ({copy_s:.1f} s)",
+    )
     table.add_row("whole load, generating the rows included", f"{written / wall_s:,.0f} rows/s")
-    table.add_row(f"positions only: COPY path, {sample:,}-row sample",
-                  f"{sample_copy_rate:,.0f} rows/s")
-    table.add_row(f"positions only: plain executemany, {sample:,}-row sample",
-                  f"{plain_rate:,.0f} rows/s")
-    table.add_row("ratio COPY / executemany (same sample size)",
-                  f"{sample_copy_rate / plain_rate:.1f}x")
-    table.add_row(f"COP 5°x5° box (mean {statistics.mean(cop_sizes):.0f} vessels) p50 / p95",
-                  f"{percentile(cop_ms, 50):.1f} / {percentile(cop_ms, 95):.1f} ms")
-    table.add_row(f"COP whole region ({vessels:,} vessels) p50 / p95",
-                  f"{percentile(whole_ms, 50):.1f} / {percentile(whole_ms, 95):.1f} ms")
-    table.add_row(f"24 h track (mean {statistics.mean(track_points):.0f} points) p50 / p95",
-                  f"{percentile(track_ms, 50):.1f} / {percentile(track_ms, 95):.1f} ms")
+    table.add_row(
+        f"positions only: COPY path, {sample:,}-row sample", f"{sample_copy_rate:,.0f} rows/s"
+    )
+    table.add_row(
+        f"positions only: plain executemany, {sample:,}-row sample", f"{plain_rate:,.0f} rows/s"
+    )
+    table.add_row(
+        "ratio COPY / executemany (same sample size)", f"{sample_copy_rate / plain_rate:.1f}x"
+    )
+    table.add_row(
+        f"COP 5°x5° box (mean {statistics.mean(cop_sizes):.0f} vessels) p50 / p95",
+        f"{percentile(cop_ms, 50):.1f} / {percentile(cop_ms, 95):.1f} ms",
+    )
+    table.add_row(
+        f"COP whole region ({vessels:,} vessels) p50 / p95",
+        f"{percentile(whole_ms, 50):.1f} / {percentile(whole_ms, 95):.1f} ms",
+    )
+    table.add_row(
+        f"24 h track (mean {statistics.mean(track_points):.0f} points) p50 / p95",
+        f"{percentile(track_ms, 50):.1f} / {percentile(track_ms, 95):.1f} ms",
+    )
     table.add_row("positions table size", size)
     console.print(table)
 
@@ -215,7 +261,8 @@ async def bench(url: str, positions: int, vessels: int, batch: int, sample: int,
 async def _table_size(conn: Conn) -> str:
     cur = await conn.execute(
         "SELECT pg_size_pretty(sum(pg_total_relation_size(inhrelid))) FROM pg_inherits "
-        "WHERE inhparent = 'positions'::regclass")
+        "WHERE inhparent = 'positions'::regclass"
+    )
     row = await cur.fetchone()
     return str(row[0]) if row else "?"
 

@@ -77,8 +77,12 @@ class TcpSource:
                 )
             except (OSError, TimeoutError) as exc:
                 delay_s = self.backoff.next_delay_s()
-                log.warning("feed connect failed", source=self.name, error=str(exc),
-                            retry_in_s=round(delay_s, 2))
+                log.warning(
+                    "feed connect failed",
+                    source=self.name,
+                    error=str(exc),
+                    retry_in_s=round(delay_s, 2),
+                )
                 await asyncio.sleep(delay_s)
                 continue
             self.connections += 1

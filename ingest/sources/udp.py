@@ -37,7 +37,11 @@ class _Receiver(asyncio.DatagramProtocol):
 
 class UdpSource:
     def __init__(
-        self, host: str = "0.0.0.0", port: int = 10110, *, max_queued: int = 100_000,
+        self,
+        host: str = "0.0.0.0",
+        port: int = 10110,
+        *,
+        max_queued: int = 100_000,
         name: str | None = None,
     ) -> None:
         self.host = host

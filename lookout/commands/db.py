@@ -25,5 +25,7 @@ def migrate_command() -> None:
             console.print(f"applied {label}")
     else:
         console.print("schema up to date")
-    console.print(f"partitions created: {report.partitions_created}; "
-                  f"dropped past retention: {len(report.partitions_dropped)}")
+    console.print(
+        f"partitions created: {report.partitions_created}; "
+        f"dropped past retention: {len(report.partitions_dropped)}"
+    )

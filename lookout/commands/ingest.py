@@ -104,8 +104,11 @@ def file_(
         stats = asyncio.run(_ingest(feed))
     else:
         with Progress(
-            "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-            TimeRemainingColumn(), console=console,
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=console,
         ) as bar:
             task = bar.add_task(path.name, total=feed.size_bytes)
             advance: Callable[[int], None] = lambda done: bar.update(task, completed=done)  # noqa: E731
@@ -123,9 +126,14 @@ def tcp(
     host, port = _split_address(address)
     s = IngestSettings()
     feed = TcpSource(
-        host, port, reconnect_initial_s=s.reconnect_initial_s, reconnect_max_s=s.reconnect_max_s,
-        connect_timeout_s=s.connect_timeout_s, idle_timeout_s=s.idle_timeout_s,
-        max_line_bytes=s.max_line_bytes, name=source,
+        host,
+        port,
+        reconnect_initial_s=s.reconnect_initial_s,
+        reconnect_max_s=s.reconnect_max_s,
+        connect_timeout_s=s.connect_timeout_s,
+        idle_timeout_s=s.idle_timeout_s,
+        max_line_bytes=s.max_line_bytes,
+        name=source,
     )
     asyncio.run(_ingest_live(feed))
 

@@ -150,8 +150,9 @@ async def test_rebalance_listener_hears_assignment_and_revocation(bus: Bus, uniq
     async def on_revoked(tps: frozenset[tuple[str, int]]) -> None:
         revoked.append(tps)
 
-    sub = bus.subscribe([topic], group=f"g.{unique}", on_assigned=on_assigned,
-                        on_revoked=on_revoked)
+    sub = bus.subscribe(
+        [topic], group=f"g.{unique}", on_assigned=on_assigned, on_revoked=on_revoked
+    )
     async with sub:
         got = await sub.wait_assigned()
         assert got == {(topic, p) for p in range(3)}

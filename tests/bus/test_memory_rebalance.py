@@ -20,14 +20,22 @@ async def test_a_joining_member_never_shares_a_partition_with_its_old_owner() ->
         return record
 
     await bus.publish_many([Outgoing(topic, f"k{i}", Ping(n=i)) for i in range(30)])
-    first = bus.subscribe([topic], group="g", on_assigned=listener("first", "assigned"),
-                          on_revoked=listener("first", "revoked"))
+    first = bus.subscribe(
+        [topic],
+        group="g",
+        on_assigned=listener("first", "assigned"),
+        on_revoked=listener("first", "revoked"),
+    )
     await first.start()
     in_flight = await first.getmany(max_records=1000, timeout_s=0.1)
     assert len(in_flight) == 30 and len(first.assignment()) == 3
 
-    second = bus.subscribe([topic], group="g", on_assigned=listener("second", "assigned"),
-                           on_revoked=listener("second", "revoked"))
+    second = bus.subscribe(
+        [topic],
+        group="g",
+        on_assigned=listener("second", "assigned"),
+        on_revoked=listener("second", "revoked"),
+    )
     await second.start()
     assert first.assignment().isdisjoint(second.assignment())
     assert first.assignment() | second.assignment() == {(topic, p) for p in range(3)}

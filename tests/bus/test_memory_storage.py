@@ -46,8 +46,11 @@ operations = st.lists(
 
 
 @settings(max_examples=60, deadline=None)
-@given(compacted=st.booleans(), ops=operations, reads=st.lists(
-    st.tuples(st.integers(-5, 12 * _CHUNK), st.integers(1, 3 * _CHUNK)), max_size=6))
+@given(
+    compacted=st.booleans(),
+    ops=operations,
+    reads=st.lists(st.tuples(st.integers(-5, 12 * _CHUNK), st.integers(1, 3 * _CHUNK)), max_size=6),
+)
 def test_reads_match_a_plain_list(
     compacted: bool, ops: list[tuple[str, int, int]], reads: list[tuple[int, int]]
 ) -> None:

@@ -24,8 +24,12 @@ LOOKOUT = [sys.executable, "-m", "lookout.cli", "--log-level", "WARNING"]
 def run_lookout(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """The real command in its own process, as an operator runs it."""
     return subprocess.run(
-        [*LOOKOUT, *args], env={**os.environ, **env, "COLUMNS": "120"},
-        capture_output=True, text=True, timeout=120, check=False,
+        [*LOOKOUT, *args],
+        env={**os.environ, **env, "COLUMNS": "120"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -45,9 +49,7 @@ def test_ingest_file_accounts_for_every_line(capture: Path) -> None:
     counts = summary_counts(result.stdout)
     lines = len(capture.read_bytes().splitlines())
     assert counts["lines read"] == lines
-    assert (
-        counts["blank or comment"] + counts["in typed events"] + counts["in rejects"] == lines
-    )
+    assert counts["blank or comment"] + counts["in typed events"] + counts["in rejects"] == lines
     _, decoder = decode_all(capture.read_bytes().splitlines())
     for msg_type, n in decoder.stats.decoded_by_type.items():
         assert counts[f"decoded type {msg_type}"] == n
@@ -74,9 +76,10 @@ async def test_ingest_file_into_kafka_and_read_the_events_back(
     got_typed: list[PositionReport | StaticReport] = []
     got_rejects: list[RejectRecord] = []
     topics = [Topic.AIS_POSITIONS, Topic.AIS_STATIC, Topic.AIS_REJECTS]
-    async with KafkaBus(kafka_settings, source="/tests") as bus, bus.subscribe(
-        topics, group=f"ingest-test.{unique}"
-    ) as sub:
+    async with (
+        KafkaBus(kafka_settings, source="/tests") as bus,
+        bus.subscribe(topics, group=f"ingest-test.{unique}") as sub,
+    ):
         deadline = asyncio.get_running_loop().time() + 60
         while len(got_typed) < want_typed or len(got_rejects) < want_rejects:
             assert asyncio.get_running_loop().time() < deadline, (

@@ -83,7 +83,10 @@ def test_a_two_sentence_static_report_is_assembled() -> None:
     [event], decoder = decode_all(TYPE_5)
     assert isinstance(event, StaticReport) and event.msg_type == 5
     assert (event.mmsi, event.name, event.callsign, event.imo) == (
-        351759000, "EVER DIADEM", "3FOF8", 9134270
+        351759000,
+        "EVER DIADEM",
+        "3FOF8",
+        9134270,
     )
     assert (event.ship_type, event.to_bow_m, event.draught_m) == (70, 225, 12.2)
     assert event.destination == "NEW YORK"

@@ -99,8 +99,7 @@ def test_one_station_a_year_ahead_does_not_stop_stale_fragments_expiring() -> No
     t0 = RECEIVED.timestamp() - 3600
     lines = [tagged(TYPE_1, t0), tagged(first_fragment(3), t0 + 86400 * 365, station="badclock")]
     for minute in range(60):
-        lines.append(tagged(first_fragment(minute % 10),
-                            t0 + 60 * minute, station=f"st{minute}"))
+        lines.append(tagged(first_fragment(minute % 10), t0 + 60 * minute, station=f"st{minute}"))
         lines.append(tagged(TYPE_1, t0 + 60 * minute + 30))
     decoder = AisDecoder("test", fragment_timeout_s=10)
     out: list[AisEvent] = []

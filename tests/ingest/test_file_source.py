@@ -75,9 +75,7 @@ async def test_the_demo_feed_loops_over_the_bundled_capture(memory_bus: MemoryBu
     lines = demo_lines()
     assert len(lines) == len(PYAIS_SAMPLE.read_bytes().splitlines())
     feed = DemoFeed(lines_per_s=2_000, lines=lines)
-    demo = asyncio.create_task(
-        run_ingest(feed, memory_bus, IngestSettings(flush_interval_s=0.05))
-    )
+    demo = asyncio.create_task(run_ingest(feed, memory_bus, IngestSettings(flush_interval_s=0.05)))
     count = 0
     async with memory_bus.subscribe([Topic.AIS_POSITIONS], group="demo-test") as sub:
 

@@ -86,6 +86,7 @@ def test_garbage_mixed_into_real_traffic_does_not_disturb_it(
 ) -> None:
     assert_accounted(good + garbage)
     alone, _ = decode_all(good)
-    mixed, _ = decode_all([x for pair in zip(good, garbage, strict=False) for x in pair]
-                          + good[len(garbage):])
+    mixed, _ = decode_all(
+        [x for pair in zip(good, garbage, strict=False) for x in pair] + good[len(garbage) :]
+    )
     assert len(typed(mixed)) == len(typed(alone))

@@ -103,16 +103,23 @@ async def test_a_cancelled_run_ends_cancelled_even_while_the_bus_refuses_everyth
 async def test_a_failed_flush_keeps_its_batch_in_front_of_later_events() -> None:
     bus = FlakyBus(failures=1)
     publisher = BatchPublisher(bus, batch_size=100)
-    first = RejectRecord(source="s", reason=RejectReason.MALFORMED, detail="first", raw=["a"],
-                         received_at=datetime.now(UTC))
+    first = RejectRecord(
+        source="s",
+        reason=RejectReason.MALFORMED,
+        detail="first",
+        raw=["a"],
+        received_at=datetime.now(UTC),
+    )
     second = first.model_copy(update={"detail": "second"})
     await publisher.add([first])
     with pytest.raises(PublishError):
         await publisher.flush()
     await publisher.add([second])
     await publisher.flush()
-    details = [RejectRecord.model_validate_json(v or b"").detail
-               for v in await read_all(bus, Topic.AIS_REJECTS)]
+    details = [
+        RejectRecord.model_validate_json(v or b"").detail
+        for v in await read_all(bus, Topic.AIS_REJECTS)
+    ]
     assert details == ["first", "second"]
     assert publisher.published == 2 and publisher.pending == 0
 
@@ -132,8 +139,13 @@ async def test_flushes_never_publish_two_batches_at_once() -> None:
 
     bus = SlowBus()
     publisher = BatchPublisher(bus, batch_size=100)
-    event = RejectRecord(source="s", reason=RejectReason.MALFORMED, detail="x", raw=["a"],
-                         received_at=datetime.now(UTC))
+    event = RejectRecord(
+        source="s",
+        reason=RejectReason.MALFORMED,
+        detail="x",
+        raw=["a"],
+        received_at=datetime.now(UTC),
+    )
     await publisher.add([event])
     timer = asyncio.create_task(publisher.flush())
     await wait_for(lambda: bus.in_flight == 1, what="the first publish under way")
@@ -143,4 +155,3 @@ async def test_flushes_never_publish_two_batches_at_once() -> None:
     await asyncio.gather(timer, main)
     assert bus.most_in_flight == 1
     assert publisher.published == 2
-

@@ -35,18 +35,37 @@ from tests.ingest.support import (
 
 # gpsd's "not available" values, which we publish as None.
 _GPSD_NOT_AVAILABLE: dict[str, set[Any]] = {
-    "lat": {91.0}, "lon": {181.0}, "speed": {102.3, 1023}, "course": {360.0, 511},
-    "heading": {511}, "imo": {0}, "shiptype": {0}, "draught": {0.0}, "alt": {4095},
+    "lat": {91.0},
+    "lon": {181.0},
+    "speed": {102.3, 1023},
+    "course": {360.0, 511},
+    "heading": {511},
+    "imo": {0},
+    "shiptype": {0},
+    "draught": {0.0},
+    "alt": {4095},
 }
 
 _POSITION_FIELDS = {
-    "lat": "lat", "lon": "lon", "speed": "speed_kn", "course": "course_deg",
-    "heading": "heading_deg", "status": "nav_status", "alt": "altitude_m",
+    "lat": "lat",
+    "lon": "lon",
+    "speed": "speed_kn",
+    "course": "course_deg",
+    "heading": "heading_deg",
+    "status": "nav_status",
+    "alt": "altitude_m",
 }
 _STATIC_FIELDS = {
-    "shipname": "name", "callsign": "callsign", "imo": "imo", "shiptype": "ship_type",
-    "to_bow": "to_bow_m", "to_stern": "to_stern_m", "to_port": "to_port_m",
-    "to_starboard": "to_starboard_m", "destination": "destination", "draught": "draught_m",
+    "shipname": "name",
+    "callsign": "callsign",
+    "imo": "imo",
+    "shiptype": "ship_type",
+    "to_bow": "to_bow_m",
+    "to_stern": "to_stern_m",
+    "to_port": "to_port_m",
+    "to_starboard": "to_starboard_m",
+    "destination": "destination",
+    "draught": "draught_m",
 }
 
 
@@ -130,8 +149,11 @@ def test_every_mapped_field_agrees_with_gpsd_on_messages_both_decode() -> None:
     # Everything gpsd decoded of the types we map is one of ours, or a reject by design.
     ours = {(e.mmsi, e.msg_type) for e in typed(events)}
     by_design = {(r.msg_type, r.reason) for r in rejects(events) if r.msg_type is not None}
-    missing = [k for k in expected_by_key if k[1] in (1, 2, 3, 4, 5, 9, 18, 19, 21, 24, 27)
-               and k not in ours]
+    missing = [
+        k
+        for k in expected_by_key
+        if k[1] in (1, 2, 3, 4, 5, 9, 18, 19, 21, 24, 27) and k not in ours
+    ]
     assert missing == [(972158237, 4)]  # latitude 109.33: out of range
     assert (4, RejectReason.INVALID_VALUE) in by_design
 

@@ -48,8 +48,20 @@ def test_a_udp_ingest_service_reports_what_it_received(tmp_path: Path) -> None:
     env = {**os.environ, "LOOKOUT_BUS": "memory", "LOOKOUT_OPS_PORT": str(ops_port)}
     log = (tmp_path / "ingest.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lookout.cli", "ingest", "udp", "--host", "127.0.0.1",
-         "--port", str(udp_port)], stdout=log, stderr=subprocess.STDOUT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "lookout.cli",
+            "ingest",
+            "udp",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(udp_port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     try:
         health_url = f"http://127.0.0.1:{ops_port}/healthz"
@@ -61,6 +73,7 @@ def test_a_udp_ingest_service_reports_what_it_received(tmp_path: Path) -> None:
             return int(ingest["facts"]["lines_read"])
 
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+
             def sent_and_counted() -> bool:
                 sender.sendto(SENTENCE, ("127.0.0.1", udp_port))
                 return lines_read() >= 1

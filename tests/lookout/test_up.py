@@ -40,9 +40,19 @@ def start_up(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "LOOKOUT_LOG_LEVEL": "INFO"}
     env.pop("LOOKOUT_DATABASE_URL", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "lookout.cli", "up", "--data-dir", str(data_dir),
-         "--port", str(port)],
-        stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "lookout.cli",
+            "up",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+        ],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        env=env,
     )
 
 
@@ -96,7 +106,10 @@ def up_stop_restart(data_dir: Path, tmp_path: Path) -> None:
 
 def test_help_lists_the_service_subcommands() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "lookout.cli", "--help"], capture_output=True, text=True,
-        check=True, env={**os.environ, "COLUMNS": "200"},
+        [sys.executable, "-m", "lookout.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "200"},
     ).stdout
     assert "up" in out

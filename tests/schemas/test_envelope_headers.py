@@ -23,14 +23,36 @@ VALID = MmsiInfo(valid=True)
 
 def payloads() -> list[Event]:
     return [
-        PositionReport(mmsi=525_012_345, msg_type=1, event_time=T0, lat=-8.7, lon=115.2,
-                       source="f", mmsi_info=VALID),
-        PositionReport(mmsi=1, msg_type=18, event_time=datetime(2026, 1, 1, tzinfo=UTC),
-                       source="f", mmsi_info=VALID),
-        StaticReport(mmsi=2, msg_type=5, source="f", mmsi_info=VALID,
-                     event_time=datetime(2026, 1, 1, 8, tzinfo=timezone(timedelta(hours=8)))),
-        RejectRecord(source="f", reason=RejectReason.CHECKSUM, detail="x", raw=["!AIVDM"],
-                     received_at=T0 + timedelta(microseconds=1)),
+        PositionReport(
+            mmsi=525_012_345,
+            msg_type=1,
+            event_time=T0,
+            lat=-8.7,
+            lon=115.2,
+            source="f",
+            mmsi_info=VALID,
+        ),
+        PositionReport(
+            mmsi=1,
+            msg_type=18,
+            event_time=datetime(2026, 1, 1, tzinfo=UTC),
+            source="f",
+            mmsi_info=VALID,
+        ),
+        StaticReport(
+            mmsi=2,
+            msg_type=5,
+            source="f",
+            mmsi_info=VALID,
+            event_time=datetime(2026, 1, 1, 8, tzinfo=timezone(timedelta(hours=8))),
+        ),
+        RejectRecord(
+            source="f",
+            reason=RejectReason.CHECKSUM,
+            detail="x",
+            raw=["!AIVDM"],
+            received_at=T0 + timedelta(microseconds=1),
+        ),
     ]
 
 

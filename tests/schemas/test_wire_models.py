@@ -39,9 +39,17 @@ VALID = MmsiInfo(valid=True)
 
 def position(**overrides: object) -> PositionReport:
     fields: dict[str, object] = dict(
-        mmsi=525_012_345, msg_type=1, event_time=T0, lat=-8.7, lon=115.2,
-        speed_kn=4.2, course_deg=181.5, heading_deg=180, nav_status=0,
-        source="file:test", mmsi_info=VALID,
+        mmsi=525_012_345,
+        msg_type=1,
+        event_time=T0,
+        lat=-8.7,
+        lon=115.2,
+        speed_kn=4.2,
+        course_deg=181.5,
+        heading_deg=180,
+        nav_status=0,
+        source="file:test",
+        mmsi_info=VALID,
     )
     fields.update(overrides)
     return PositionReport.model_validate(fields)
@@ -50,7 +58,11 @@ def position(**overrides: object) -> PositionReport:
 def test_ais_not_available_values_become_none_never_a_number_on_a_map() -> None:
     report = position(lat=91, lon=181, speed_kn=102.3, course_deg=360, heading_deg=511)
     assert (report.lat, report.lon, report.speed_kn, report.course_deg, report.heading_deg) == (
-        None, None, None, None, None,
+        None,
+        None,
+        None,
+        None,
+        None,
     )
     assert not report.has_position
 
@@ -90,9 +102,19 @@ def test_times_must_be_timezone_aware_and_are_kept_in_utc() -> None:
 
 def test_static_report_hides_unset_identity_and_computes_length() -> None:
     static = StaticReport(
-        mmsi=525_012_345, msg_type=5, event_time=T0, name="KM SINAR", callsign="YBXY",
-        imo=9_123_456, ship_type=30, to_bow_m=20, to_stern_m=8, to_port_m=3,
-        to_starboard_m=4, source="file:test", mmsi_info=VALID,
+        mmsi=525_012_345,
+        msg_type=5,
+        event_time=T0,
+        name="KM SINAR",
+        callsign="YBXY",
+        imo=9_123_456,
+        ship_type=30,
+        to_bow_m=20,
+        to_stern_m=8,
+        to_port_m=3,
+        to_starboard_m=4,
+        source="file:test",
+        mmsi_info=VALID,
     )
     assert static.length_m == 28
     with pytest.raises(ValidationError):
@@ -105,8 +127,12 @@ def test_alert_ids_are_deterministic_so_a_replay_updates_instead_of_twinning() -
     assert first != alert_id(AlertRule.AIS_GAP, "525012345", T0 + timedelta(seconds=1))
     assert first != alert_id(AlertRule.LOITERING, "525012345", T0)
     alert = Alert.open(
-        rule=AlertRule.AIS_GAP, subject="525012345", severity=Severity.HIGH,
-        title="Went dark for 14 h", started_at=T0, mmsis=[525_012_345],
+        rule=AlertRule.AIS_GAP,
+        subject="525012345",
+        severity=Severity.HIGH,
+        title="Went dark for 14 h",
+        started_at=T0,
+        mmsis=[525_012_345],
     )
     assert alert.alert_id == first and alert.updated_at == T0
 
@@ -114,18 +140,27 @@ def test_alert_ids_are_deterministic_so_a_replay_updates_instead_of_twinning() -
 def test_geofence_geometry_must_be_closed_rings_in_range() -> None:
     ring = [[115.0, -9.0], [116.0, -9.0], [116.0, -8.0], [115.0, -8.0], [115.0, -9.0]]
     fence = Geofence(
-        geofence_id="mpa.nusa-penida", name="Nusa Penida MPA", kind="marine_protected_area",
-        geometry={"type": "Polygon", "coordinates": [ring]}, updated_at=T0,
+        geofence_id="mpa.nusa-penida",
+        name="Nusa Penida MPA",
+        kind="marine_protected_area",
+        geometry={"type": "Polygon", "coordinates": [ring]},
+        updated_at=T0,
     )
     assert fence.rules.on_enter
     with pytest.raises(ValidationError, match="closed"):
         Geofence(
-            geofence_id="x", name="x", kind="restricted", updated_at=T0,
+            geofence_id="x",
+            name="x",
+            kind="restricted",
+            updated_at=T0,
             geometry={"type": "Polygon", "coordinates": [[*ring[:-1], [115.5, -8.5]]]},
         )
     with pytest.raises(ValidationError, match="out of range"):
         Geofence(
-            geofence_id="x", name="x", kind="restricted", updated_at=T0,
+            geofence_id="x",
+            name="x",
+            kind="restricted",
+            updated_at=T0,
             geometry={"type": "Polygon", "coordinates": [[[0, 0], [200, 0], [0, 1], [0, 0]]]},
         )
 
@@ -139,15 +174,26 @@ def test_a_watchlist_entry_needs_at_least_one_identifier() -> None:
 
 def test_patrol_reports_validate_position_and_persons_on_board() -> None:
     report = PatrolReport(
-        report_id=uuid.uuid4(), agency="BAKAMLA", reporter_kind="patrol_vessel",
-        observed_at=T0, received_at=T0, lat=-10.5, lon=123.6, persons_on_board=40,
+        report_id=uuid.uuid4(),
+        agency="BAKAMLA",
+        reporter_kind="patrol_vessel",
+        observed_at=T0,
+        received_at=T0,
+        lat=-10.5,
+        lon=123.6,
+        persons_on_board=40,
         activity="people_smuggling",
     )
     assert report.occurred_at() == T0
     with pytest.raises(ValidationError):
         PatrolReport(
-            report_id=uuid.uuid4(), agency="X", reporter_kind="fisher", observed_at=T0,
-            received_at=T0, lat=-100, lon=0,
+            report_id=uuid.uuid4(),
+            agency="X",
+            reporter_kind="fisher",
+            observed_at=T0,
+            received_at=T0,
+            lat=-100,
+            lon=0,
         )
 
 
@@ -157,7 +203,12 @@ def test_envelope_round_trip_through_cloudevents_headers() -> None:
     headers = attrs.to_headers()
     names = [name for name, _ in headers]
     assert names[:6] == [
-        "ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time", "content-type",
+        "ce_specversion",
+        "ce_id",
+        "ce_type",
+        "ce_source",
+        "ce_time",
+        "content-type",
     ]
     assert dict(headers)["ce_type"] == b"lookout.ais.position.v1"
     assert dict(headers)["ce_time"] == b"2026-03-01T06:30:00Z"
@@ -168,8 +219,9 @@ def test_envelope_round_trip_through_cloudevents_headers() -> None:
 
 def test_envelope_errors_name_what_is_wrong() -> None:
     with pytest.raises(EnvelopeError, match="missing CloudEvents headers: ce_type"):
-        CloudEventAttributes.from_headers([("ce_id", b"1"), ("ce_source", b"/x"),
-                                           ("ce_time", b"2026-01-01T00:00:00Z")])
+        CloudEventAttributes.from_headers(
+            [("ce_id", b"1"), ("ce_source", b"/x"), ("ce_time", b"2026-01-01T00:00:00Z")]
+        )
     attrs = attributes_for(position(), source="/x")
     with pytest.raises(EnvelopeError, match="is not a StaticReport"):
         decode_value(attrs, encode_value(position()), StaticReport)
@@ -178,12 +230,17 @@ def test_envelope_errors_name_what_is_wrong() -> None:
 
 
 def test_every_event_type_is_versioned_and_every_topic_named_once() -> None:
-    assert all(t.startswith("lookout.") and t.rsplit(".", 1)[1].startswith("v")
-               for t in known_event_types())
+    assert all(
+        t.startswith("lookout.") and t.rsplit(".", 1)[1].startswith("v")
+        for t in known_event_types()
+    )
     assert len({t.value for t in Topic}) == len(Topic)
     assert {Topic.AIS_STATIC, Topic.CONFIG_GEOFENCES, Topic.CONFIG_WATCHLIST} == COMPACTED_TOPICS
     reject = RejectRecord(
-        source="tcp://x", reason=RejectReason.CHECKSUM, detail="checksum mismatch",
-        raw=["!AIVDM,1,1,,A,xx,0*00"], received_at=T0,
+        source="tcp://x",
+        reason=RejectReason.CHECKSUM,
+        detail="checksum mismatch",
+        raw=["!AIVDM,1,1,,A,xx,0*00"],
+        received_at=T0,
     )
     assert reject.occurred_at() == T0

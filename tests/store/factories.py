@@ -19,8 +19,14 @@ SHIP = MmsiInfo(valid=True, kind=MmsiKind.SHIP, mid=525, country="ID")
 
 def position(mmsi: int, minute: float, lat: float, lon: float, **extra: Any) -> PositionReport:
     fields: dict[str, Any] = {
-        "mmsi": mmsi, "msg_type": 1, "event_time": T0 + timedelta(minutes=minute),
-        "lat": lat, "lon": lon, "speed_kn": 8.5, "course_deg": 90.0, "source": "test",
+        "mmsi": mmsi,
+        "msg_type": 1,
+        "event_time": T0 + timedelta(minutes=minute),
+        "lat": lat,
+        "lon": lon,
+        "speed_kn": 8.5,
+        "course_deg": 90.0,
+        "source": "test",
         "mmsi_info": SHIP,
     }
     return PositionReport(**(fields | extra))
@@ -28,26 +34,38 @@ def position(mmsi: int, minute: float, lat: float, lon: float, **extra: Any) -> 
 
 def static(mmsi: int, minute: float, **extra: Any) -> StaticReport:
     fields: dict[str, Any] = {
-        "mmsi": mmsi, "msg_type": 5, "event_time": T0 + timedelta(minutes=minute),
-        "source": "test", "mmsi_info": SHIP,
+        "mmsi": mmsi,
+        "msg_type": 5,
+        "event_time": T0 + timedelta(minutes=minute),
+        "source": "test",
+        "mmsi_info": SHIP,
     }
     return StaticReport(**(fields | extra))
 
 
 def alert(subject: str, minute: float, **extra: Any) -> Alert:
     fields: dict[str, Any] = {
-        "rule": AlertRule.LOITERING, "severity": Severity.MEDIUM, "subject": subject,
-        "mmsis": [int(subject)] if subject.isdigit() else [], "title": f"loitering {subject}",
-        "started_at": T0 + timedelta(minutes=minute), "lat": -8.5, "lon": 115.2,
+        "rule": AlertRule.LOITERING,
+        "severity": Severity.MEDIUM,
+        "subject": subject,
+        "mmsis": [int(subject)] if subject.isdigit() else [],
+        "title": f"loitering {subject}",
+        "started_at": T0 + timedelta(minutes=minute),
+        "lat": -8.5,
+        "lon": 115.2,
     }
     return Alert.open(**(fields | extra))
 
 
 def patrol(minute: float, **extra: Any) -> PatrolReport:
     fields: dict[str, Any] = {
-        "report_id": uuid.uuid4(), "agency": "BAKAMLA", "reporter_kind": ReporterKind.FISHER,
+        "report_id": uuid.uuid4(),
+        "agency": "BAKAMLA",
+        "reporter_kind": ReporterKind.FISHER,
         "observed_at": T0 + timedelta(minutes=minute),
-        "received_at": T0 + timedelta(minutes=minute + 5), "lat": -8.7, "lon": 115.1,
+        "received_at": T0 + timedelta(minutes=minute + 5),
+        "lat": -8.7,
+        "lon": 115.1,
     }
     return PatrolReport(**(fields | extra))
 
@@ -70,9 +88,13 @@ def mixed_traffic(vessels: int = 20, minutes: int = 60) -> list[Outgoing]:
         if m % 10 == 0:
             opened = alert(str(525_000_000 + m % vessels), m)
             out.append(Outgoing(Topic.FUSION_ALERTS, str(opened.alert_id), opened))
-            closed = opened.model_copy(update={
-                "change": AlertChange.CLOSED, "status": AlertStatus.CLOSED,
-                "updated_at": opened.started_at + timedelta(minutes=7),
-                "ended_at": opened.started_at + timedelta(minutes=7)})
+            closed = opened.model_copy(
+                update={
+                    "change": AlertChange.CLOSED,
+                    "status": AlertStatus.CLOSED,
+                    "updated_at": opened.started_at + timedelta(minutes=7),
+                    "ended_at": opened.started_at + timedelta(minutes=7),
+                }
+            )
             out.append(Outgoing(Topic.FUSION_ALERTS, str(opened.alert_id), closed))
     return out

@@ -18,8 +18,9 @@ def records_of(messages: Sequence[Outgoing], start_offset: int = 0) -> list[Reco
     records = []
     for n, message in enumerate(messages):
         value, headers = message.encode("/tests")
-        records.append(Record(message.topic, 0, start_offset + n, message.key, value,
-                              tuple(headers), 0))
+        records.append(
+            Record(message.topic, 0, start_offset + n, message.key, value, tuple(headers), 0)
+        )
     return records
 
 
@@ -40,9 +41,7 @@ async def count(url: str, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-async def wait_for(
-    condition: Callable[[], Awaitable[bool]], timeout_s: float, what: str
-) -> None:
+async def wait_for(condition: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while not await condition():
         if time.monotonic() > deadline:

@@ -53,7 +53,8 @@ async def test_daily_partitions_exist_ahead_of_today(conn: Conn) -> None:
     days = await timeseries.existing_partition_days(conn, POSITIONS)
     assert set(timeseries.days_ahead(today, StoreSettings().partitions_ahead_days)) <= days
     cur = await conn.execute(
-        "SELECT relkind::text FROM pg_class WHERE relname IN ('positions', 'alerts')")
+        "SELECT relkind::text FROM pg_class WHERE relname IN ('positions', 'alerts')"
+    )
     assert {row[0] for row in await cur.fetchall()} == {"p"}  # natively partitioned
 
 
@@ -78,15 +79,22 @@ def test_timescale_layout_renders_hypertables_compression_and_retention() -> Non
     positions = next(m for m in discover() if m.name == "positions")
     text = render(positions, TimeSeriesBackend.TIMESCALE, settings)
     assert "PARTITION BY" not in text and "@time" not in text
-    assert ("SELECT create_hypertable('positions', 'time', chunk_time_interval => "
-            "INTERVAL '1 day', if_not_exists => TRUE, migrate_data => TRUE);") in text
-    assert ("ALTER TABLE positions SET (timescaledb.compress, timescaledb.compress_segmentby"
-            " = 'mmsi', timescaledb.compress_orderby = 'time DESC');") in text
-    assert ("SELECT add_compression_policy('positions', compress_after => INTERVAL '7 days', "
-            "if_not_exists => TRUE);") in text
+    assert (
+        "SELECT create_hypertable('positions', 'time', chunk_time_interval => "
+        "INTERVAL '1 day', if_not_exists => TRUE, migrate_data => TRUE);"
+    ) in text
+    assert (
+        "ALTER TABLE positions SET (timescaledb.compress, timescaledb.compress_segmentby"
+        " = 'mmsi', timescaledb.compress_orderby = 'time DESC');"
+    ) in text
+    assert (
+        "SELECT add_compression_policy('positions', compress_after => INTERVAL '7 days', "
+        "if_not_exists => TRUE);"
+    ) in text
 
-    alerts = render(next(m for m in discover() if m.name == "alerts"),
-                    TimeSeriesBackend.TIMESCALE, settings)
+    alerts = render(
+        next(m for m in discover() if m.name == "alerts"), TimeSeriesBackend.TIMESCALE, settings
+    )
     assert "create_hypertable('alerts', 'started_at'" in alerts
     assert "compress" not in alerts  # open alerts keep changing: not compressed
 
@@ -96,5 +104,6 @@ def test_timescale_layout_renders_hypertables_compression_and_retention() -> Non
         "if_not_exists => TRUE)",
     ]
     assert timeseries.retention_statements(TimeSeriesBackend.TIMESCALE, ALERTS, None) == [
-        "SELECT remove_retention_policy('alerts', if_exists => TRUE)"]
+        "SELECT remove_retention_policy('alerts', if_exists => TRUE)"
+    ]
     assert timeseries.retention_statements(TimeSeriesBackend.NATIVE, POSITIONS, 90) == []

@@ -35,7 +35,9 @@ WORLD = BoundingBox(min_lon=-180, min_lat=-90, max_lon=180, max_lat=90)
 
 def test_the_last_representable_day_has_no_partition_bounds_it_is_refused_data() -> None:
     assert timeseries.partition_bounds(date(2026, 3, 1)) == (
-        datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC))
+        datetime(2026, 3, 1, tzinfo=UTC),
+        datetime(2026, 3, 2, tzinfo=UTC),
+    )
     with pytest.raises(RefusedDataError):
         timeseries.partition_bounds(date.max)
 
@@ -60,14 +62,17 @@ async def test_the_running_sink_survives_a_position_dated_9999_and_commits_past_
     bus = MemoryBus(source="/tests")
     far = position(525_000_002, 0, -8.0, 115.0).model_copy(update={"event_time": LAST_DAY})
     await bus.publish_many([Outgoing(Topic.AIS_POSITIONS, "525000002", far)])
-    await bus.publish_many([Outgoing(Topic.AIS_POSITIONS, "525000001",
-                                     position(525_000_001, 1, -8.0, 115.0))])
+    await bus.publish_many(
+        [Outgoing(Topic.AIS_POSITIONS, "525000001", position(525_000_001, 1, -8.0, 115.0))]
+    )
     sink = StoreSink(bus, store_settings)
     task = asyncio.create_task(sink.run())
     try:
+
         async def written() -> bool:
             assert not task.done(), task.exception()
             return sink.status.records == 2
+
         await wait_for(written, 30, "both records handled")
         assert sink.status.skipped == 1
     finally:
@@ -76,14 +81,17 @@ async def test_the_running_sink_survives_a_position_dated_9999_and_commits_past_
             await task
     assert await count(db_url, "positions") == 1
     # A restarted sink does not meet the bad record again: its offset was committed.
-    await bus.publish_many([Outgoing(Topic.AIS_POSITIONS, "525000003",
-                                     position(525_000_003, 2, -8.0, 115.0))])
+    await bus.publish_many(
+        [Outgoing(Topic.AIS_POSITIONS, "525000003", position(525_000_003, 2, -8.0, 115.0))]
+    )
     again = StoreSink(bus, store_settings)
     task = asyncio.create_task(again.run())
     try:
+
         async def third() -> bool:
             assert not task.done(), task.exception()
             return again.status.records >= 1
+
         await wait_for(third, 30, "the new record")
         assert again.status.records == 1 and again.status.skipped == 0
     finally:
@@ -104,11 +112,15 @@ async def test_an_error_that_is_not_the_databases_skips_only_its_event(
 
     monkeypatch.setattr(sink_module, "write_patrol_reports", picky)
     sink = StoreSink(MemoryBus(source="/tests"), store_settings)
-    await sink.write_durably(records_of([
-        Outgoing(Topic.AIS_POSITIONS, "1", position(525_000_001, 1, -8.0, 115.0)),
-        Outgoing(Topic.PATROL_REPORTS, None, patrol(2, notes="boom")),
-        Outgoing(Topic.PATROL_REPORTS, None, patrol(3)),
-    ]))
+    await sink.write_durably(
+        records_of(
+            [
+                Outgoing(Topic.AIS_POSITIONS, "1", position(525_000_001, 1, -8.0, 115.0)),
+                Outgoing(Topic.PATROL_REPORTS, None, patrol(2, notes="boom")),
+                Outgoing(Topic.PATROL_REPORTS, None, patrol(3)),
+            ]
+        )
+    )
     await sink.close()
     assert sink.status.skipped == 1
     assert await count(db_url, "positions") == 1
@@ -121,9 +133,11 @@ async def test_a_report_from_far_in_the_future_never_freezes_the_vessel(
     mmsi = 525_000_005
     now = datetime.now(UTC).replace(microsecond=0)
     future = position(mmsi, 0, -7.0, 114.0).model_copy(
-        update={"event_time": now + timedelta(days=400)})
+        update={"event_time": now + timedelta(days=400)}
+    )
     recent = position(mmsi, 0, -8.0, 115.0).model_copy(
-        update={"event_time": now - timedelta(seconds=60)})
+        update={"event_time": now - timedelta(seconds=60)}
+    )
     sink = StoreSink(MemoryBus(source="/tests"), store_settings)
     for report in (future, recent):  # two batches, in arrival order
         await sink.write_durably(records_of([Outgoing(Topic.AIS_POSITIONS, str(mmsi), report)]))
@@ -138,10 +152,13 @@ async def test_a_vessel_frozen_by_an_old_future_dated_row_is_freed(
 ) -> None:
     mmsi = 525_000_006
     now = datetime.now(UTC).replace(microsecond=0)
-    await conn.execute("INSERT INTO vessels (mmsi, time, lat, lon) VALUES (%s, %s, 0, 0)",
-                       (mmsi, now + timedelta(days=400)))
+    await conn.execute(
+        "INSERT INTO vessels (mmsi, time, lat, lon) VALUES (%s, %s, 0, 0)",
+        (mmsi, now + timedelta(days=400)),
+    )
     recent = position(mmsi, 0, -8.0, 115.0).model_copy(
-        update={"event_time": now - timedelta(seconds=60)})
+        update={"event_time": now - timedelta(seconds=60)}
+    )
     sink = StoreSink(MemoryBus(source="/tests"), store_settings)
     await sink.write_durably(records_of([Outgoing(Topic.AIS_POSITIONS, str(mmsi), recent)]))
     await sink.close()
@@ -155,10 +172,11 @@ async def test_type_24_parts_end_the_same_in_one_batch_or_two(
     mmsi = 525_000_024
 
     def part(which: str, minute: float, **fields: Any) -> Outgoing:
-        return Outgoing(Topic.AIS_STATIC, str(mmsi),
-                        static(mmsi, minute, msg_type=24, part=which, **fields))
+        return Outgoing(
+            Topic.AIS_STATIC, str(mmsi), static(mmsi, minute, msg_type=24, part=which, **fields)
+        )
 
-    part_a = part("A", 1 / 60, name="SEA STAR")          # a second after part B
+    part_a = part("A", 1 / 60, name="SEA STAR")  # a second after part B
     part_b = part("B", 0, callsign="ABC123", ship_type=30)
     rename = part("A", 10, name="SEA QUEEN")
     tables = ("vessels", "vessel_identity_history")
@@ -176,8 +194,10 @@ async def test_type_24_parts_end_the_same_in_one_batch_or_two(
     assert await run([[part_a], [part_b], [rename]]) == together
     assert await run([[part_a], [part_b, rename]]) == together
     cur = await conn.execute(
-        "SELECT name, callsign, ship_type, identity_time FROM vessels WHERE mmsi = %s", (mmsi,))
+        "SELECT name, callsign, ship_type, identity_time FROM vessels WHERE mmsi = %s", (mmsi,)
+    )
     assert await cur.fetchone() == ("SEA QUEEN", "ABC123", 30, T0 + timedelta(minutes=10))
     cur = await conn.execute(
-        "SELECT name, previous_name, callsign, changed_fields FROM vessel_identity_history")
+        "SELECT name, previous_name, callsign, changed_fields FROM vessel_identity_history"
+    )
     assert await cur.fetchall() == [("SEA QUEEN", "SEA STAR", "ABC123", ["name"])]

@@ -23,10 +23,12 @@ async def test_a_sink_whose_kafka_fetcher_died_reports_down_not_ok(
     topics = {topic: f"{topic.value}.health.{unique}" for topic in SINK_TOPICS}
     bus = KafkaBus(kafka_settings.model_copy(update={"stall_after_s": 0.5}), source="/tests")
     await bus.start()
-    sink = StoreSink(bus, store_settings.model_copy(update={"sink_group": f"h-{unique}"}),
-                     topics=topics)
+    sink = StoreSink(
+        bus, store_settings.model_copy(update={"sink_group": f"h-{unique}"}), topics=topics
+    )
     task = asyncio.create_task(sink.run())
     try:
+
         async def assigned() -> bool:
             sub = sink._subscription
             return sub is not None and bool(sub.assignment())

@@ -45,14 +45,19 @@ async def stop(task: asyncio.Task[None]) -> None:
 @pytest.mark.kafka
 @pytest.mark.postgres
 async def test_a_sink_killed_before_committing_offsets_leaves_exactly_one_runs_tables(
-    kafka_settings: BusSettings, postgres_url: str, db_url: str, unique: str,
+    kafka_settings: BusSettings,
+    postgres_url: str,
+    db_url: str,
+    unique: str,
     store_settings: StoreSettings,
 ) -> None:
     from tests.store.conftest import create_database, drop_database
 
     topics = {topic: f"{topic.value}.{unique}" for topic in SINK_TOPICS}
-    messages = [dataclasses.replace(m, topic=topics[Topic(m.topic)])
-                for m in mixed_traffic(vessels=10, minutes=40)]
+    messages = [
+        dataclasses.replace(m, topic=topics[Topic(m.topic)])
+        for m in mixed_traffic(vessels=10, minutes=40)
+    ]
     bus = KafkaBus(kafka_settings, source="/tests")
     await bus.start()
     crash_url = await create_database(postgres_url)
@@ -61,8 +66,9 @@ async def test_a_sink_killed_before_committing_offsets_leaves_exactly_one_runs_t
         await bus.publish_many(messages)
 
         # The uninterrupted run, into the fixture's database.
-        reference = StoreSink(bus, store_settings.model_copy(
-            update={"sink_group": f"ref-{unique}"}), topics=topics)
+        reference = StoreSink(
+            bus, store_settings.model_copy(update={"sink_group": f"ref-{unique}"}), topics=topics
+        )
         task = await run_until(reference)
         await wait_for(lambda: _done(reference, len(messages)), 60, "the reference run")
         await stop(task)
@@ -71,9 +77,13 @@ async def test_a_sink_killed_before_committing_offsets_leaves_exactly_one_runs_t
 
         # The same input into a second database, by a sink that dies after its 2nd batch.
         # Batches of at most 100: the crash on the 2nd leaves most of the input unwritten.
-        settings = store_settings.model_copy(update={
-            "database_url": crash_url, "sink_group": f"crash-{unique}",
-            "sink_batch_max_records": 100})
+        settings = store_settings.model_copy(
+            update={
+                "database_url": crash_url,
+                "sink_group": f"crash-{unique}",
+                "sink_batch_max_records": 100,
+            }
+        )
         async with await connect(crash_url) as conn:
             await migrate(conn, settings)
         committed: list[Record] = []
@@ -95,8 +105,11 @@ async def test_a_sink_killed_before_committing_offsets_leaves_exactly_one_runs_t
         restarted = StoreSink(bus, settings, topics=topics)
         task = await run_until(restarted)
         # It is handed everything after the committed offsets, the crashed batch included.
-        await wait_for(lambda: _done(restarted, len(messages) - len(committed)), 60,
-                       "the restarted sink to read what was not committed")
+        await wait_for(
+            lambda: _done(restarted, len(messages) - len(committed)),
+            60,
+            "the restarted sink to read what was not committed",
+        )
         await stop(task)
         assert restarted.status.records == len(messages) - len(committed)
         assert await snapshot(crash_url) == expected
@@ -118,9 +131,7 @@ async def test_a_database_that_goes_away_makes_the_sink_wait_then_finish(
         await _outage_then_recovery(data_dir, db_url, store_settings)
 
 
-async def _outage_then_recovery(
-    data_dir: Path, db_url: str, store_settings: StoreSettings
-) -> None:
+async def _outage_then_recovery(data_dir: Path, db_url: str, store_settings: StoreSettings) -> None:
     messages = mixed_traffic(vessels=6, minutes=30)
     first, second = messages[: len(messages) // 2], messages[len(messages) // 2 :]
     # What one uninterrupted write of everything leaves, on the session's server.

@@ -51,8 +51,9 @@ async def test_latest_position_only_moves_forward_with_out_of_order_input(
     cur = await conn.execute("SELECT time, lat, lon FROM vessels WHERE mmsi = 525000001")
     assert await cur.fetchone() == (T0 + timedelta(minutes=10), -8.0, 115.0)
     # Within one batch, the newest wins whatever the order.
-    await sink.write_durably(records_of([pos(525_000_001, 30, -7.0, 114.0),
-                                         pos(525_000_001, 20, -7.5, 114.5)]))
+    await sink.write_durably(
+        records_of([pos(525_000_001, 30, -7.0, 114.0), pos(525_000_001, 20, -7.5, 114.5)])
+    )
     await sink.close()
     cur = await conn.execute("SELECT time, lat FROM vessels WHERE mmsi = 525000001")
     assert await cur.fetchone() == (T0 + timedelta(minutes=30), -7.0)
@@ -68,21 +69,27 @@ async def test_identity_changes_are_recorded_and_parts_a_and_b_merge(
     def st(minute: float, **fields: object) -> Outgoing:
         return Outgoing(Topic.AIS_STATIC, str(mmsi), static(mmsi, minute, **fields))
 
-    await sink.write_durably(records_of([
-        st(0, msg_type=24, part="A", name="SRI REJEKI"),
-        st(0, msg_type=24, part="B", callsign="YB1234", ship_type=30),
-        st(60, msg_type=24, part="A", name="SRI REJEKI"),      # no change
-        st(90, msg_type=24, part="A", name="LAUT BIRU"),       # renamed
-    ]))
+    await sink.write_durably(
+        records_of(
+            [
+                st(0, msg_type=24, part="A", name="SRI REJEKI"),
+                st(0, msg_type=24, part="B", callsign="YB1234", ship_type=30),
+                st(60, msg_type=24, part="A", name="SRI REJEKI"),  # no change
+                st(90, msg_type=24, part="A", name="LAUT BIRU"),  # renamed
+            ]
+        )
+    )
     await sink.write_durably(records_of([st(45, msg_type=24, part="A", name="OLD NEWS")]))
     await sink.close()
     cur = await conn.execute(
-        "SELECT name, callsign, ship_type, identity_time FROM vessels WHERE mmsi = %s", (mmsi,))
+        "SELECT name, callsign, ship_type, identity_time FROM vessels WHERE mmsi = %s", (mmsi,)
+    )
     assert await cur.fetchone() == ("LAUT BIRU", "YB1234", 30, T0 + timedelta(minutes=90))
     cur = await conn.execute(
         "SELECT changed_at, name, previous_name, callsign, changed_fields "
         "FROM vessel_identity_history WHERE mmsi = %s ORDER BY changed_at, callsign NULLS FIRST",
-        (mmsi,))
+        (mmsi,),
+    )
     # Filling a field never said before is not a change (so the history does not depend on
     # batch boundaries); "OLD NEWS", older than the identity, changes nothing.
     assert await cur.fetchall() == [
@@ -95,12 +102,21 @@ async def test_an_alert_keeps_its_newest_update_and_its_acknowledgement(
 ) -> None:
     sink = sink_for(store_settings)
     opened = alert("525000009", 0)
-    updated = opened.model_copy(update={"change": AlertChange.UPDATED, "score": 0.9,
-                                        "updated_at": opened.started_at + timedelta(minutes=5)})
-    closed = updated.model_copy(update={"change": AlertChange.CLOSED,
-                                        "status": AlertStatus.CLOSED,
-                                        "updated_at": opened.started_at + timedelta(minutes=9),
-                                        "ended_at": opened.started_at + timedelta(minutes=9)})
+    updated = opened.model_copy(
+        update={
+            "change": AlertChange.UPDATED,
+            "score": 0.9,
+            "updated_at": opened.started_at + timedelta(minutes=5),
+        }
+    )
+    closed = updated.model_copy(
+        update={
+            "change": AlertChange.CLOSED,
+            "status": AlertStatus.CLOSED,
+            "updated_at": opened.started_at + timedelta(minutes=9),
+            "ended_at": opened.started_at + timedelta(minutes=9),
+        }
+    )
     key = str(opened.alert_id)
     await sink.write_durably(records_of([Outgoing(Topic.FUSION_ALERTS, key, opened)]))
     await conn.execute("UPDATE alerts SET status = 'acknowledged', acknowledged_by = 'duty'")
@@ -120,13 +136,19 @@ async def test_a_day_without_a_partition_is_created_not_failed(
 ) -> None:
     sink = sink_for(store_settings)
     far = position(525_000_002, 0, -8.0, 115.0).model_copy(
-        update={"event_time": T0.replace(year=2031)})
-    late_alert = alert("525000002", 0).model_copy(update={"started_at": T0.replace(year=2019),
-                                                          "updated_at": T0.replace(year=2019)})
-    await sink.write_durably(records_of([
-        Outgoing(Topic.AIS_POSITIONS, "525000002", far),
-        Outgoing(Topic.FUSION_ALERTS, "x", late_alert),
-    ]))
+        update={"event_time": T0.replace(year=2031)}
+    )
+    late_alert = alert("525000002", 0).model_copy(
+        update={"started_at": T0.replace(year=2019), "updated_at": T0.replace(year=2019)}
+    )
+    await sink.write_durably(
+        records_of(
+            [
+                Outgoing(Topic.AIS_POSITIONS, "525000002", far),
+                Outgoing(Topic.FUSION_ALERTS, "x", late_alert),
+            ]
+        )
+    )
     await sink.close()
     assert await count(db_url, "positions_p20310301") == 1
     assert await count(db_url, "alerts_p20190301") == 1
@@ -136,12 +158,21 @@ async def test_bad_records_are_counted_and_skipped_without_stopping(
     db_url: str, store_settings: StoreSettings
 ) -> None:
     sink = sink_for(store_settings)
-    good = records_of([pos(525_000_003, 1, -8.0, 115.0),
-                       Outgoing(Topic.PATROL_REPORTS, None, patrol(3))])
+    good = records_of(
+        [pos(525_000_003, 1, -8.0, 115.0), Outgoing(Topic.PATROL_REPORTS, None, patrol(3))]
+    )
     garbage = Record(Topic.AIS_POSITIONS, 0, 7, "1", b"{not json", good[0].headers, 0)
     wrong_type = Record(Topic.AIS_STATIC, 0, 8, "1", good[0].value, good[0].headers, 0)
-    no_position = records_of([Outgoing(Topic.AIS_POSITIONS, "4", position(
-        525_000_004, 2, -8.0, 115.0).model_copy(update={"lat": None, "lon": None}))], 9)
+    no_position = records_of(
+        [
+            Outgoing(
+                Topic.AIS_POSITIONS,
+                "4",
+                position(525_000_004, 2, -8.0, 115.0).model_copy(update={"lat": None, "lon": None}),
+            )
+        ],
+        9,
+    )
     await sink.write_durably([*good, garbage, wrong_type, *no_position])
     await sink.close()
     assert sink.status.skipped == 3
@@ -154,10 +185,16 @@ async def test_a_value_the_database_refuses_skips_only_that_event(
 ) -> None:
     sink = sink_for(store_settings)
     poisoned = patrol(4, notes="seen at dawn\x00")  # PostgreSQL text cannot hold NUL
-    await sink.write_durably(records_of([
-        pos(525_000_003, 1, -8.0, 115.0), Outgoing(Topic.PATROL_REPORTS, None, patrol(3)),
-        Outgoing(Topic.PATROL_REPORTS, None, poisoned), pos(525_000_003, 2, -8.1, 115.0),
-    ]))
+    await sink.write_durably(
+        records_of(
+            [
+                pos(525_000_003, 1, -8.0, 115.0),
+                Outgoing(Topic.PATROL_REPORTS, None, patrol(3)),
+                Outgoing(Topic.PATROL_REPORTS, None, poisoned),
+                pos(525_000_003, 2, -8.1, 115.0),
+            ]
+        )
+    )
     await sink.close()
     assert sink.status.skipped == 1
     assert await count(db_url, "positions") == 2
