@@ -82,20 +82,27 @@ class Record:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A message to publish. ``payload=None`` is a tombstone (delete ``key`` from a table)."""
+    """A message to publish. ``payload=None`` is a tombstone (delete ``key`` from a table),
+    unless ``raw`` holds bytes: then ``raw`` and ``headers`` are sent as they are (the
+    dead-letter topic keeps a refused record's original bytes and headers for replay).
+    ``headers`` are extra headers passed through after the CloudEvents ones (trace ids)."""
 
     topic: str
     key: str | None
     payload: Event | None
     event_id: str | None = None
     subject: str | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
+    raw: bytes | None = None
 
     def encode(self, source: str) -> tuple[bytes | None, list[tuple[str, bytes]]]:
         if self.payload is None:
-            return None, []
+            return self.raw, list(self.headers)
         headers = headers_for(
             self.payload, source=source, event_id=self.event_id, subject=self.subject
         )
+        if self.headers:
+            headers.extend(self.headers)
         return encode_value(self.payload), headers
 
 

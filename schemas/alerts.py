@@ -28,6 +28,7 @@ class AlertRule(StrEnum):
     SPOOFING = "spoofing"
     IDENTITY_CHANGE = "identity_change"
     DARK_TARGET = "dark_target"
+    DISTRESS = "distress"
 
 
 class Severity(StrEnum):
@@ -80,6 +81,11 @@ class Alert(Event):
     lat: Latitude | None = None
     lon: Longitude | None = None
     geofence_id: str | None = None
+    source_agency: str | None = Field(
+        default=None,
+        description="Reporting agency of the report that raised the alert (None: AIS-derived). "
+        "The sharing rule reads it.",
+    )
     evidence: dict[str, JsonValue] = Field(
         default_factory=dict, description="Rule-specific facts: distances, durations, matches."
     )

@@ -20,6 +20,11 @@ class Topic(StrEnum):
     """Key entry id, value WatchlistEntry or a tombstone on delete; compacted."""
     FUSION_ALERTS = "fusion.alerts"
     """Key alert id, value Alert (opened, updated, closed); time-based retention."""
+    AIS_SAFETY = "ais.safety"
+    """Key MMSI, value SafetyMessage (AIS types 12 and 14: e.g. SART ACTIVE); time-based."""
+    DEADLETTER = "deadletter"
+    """Key original topic; value the original bytes, headers the original headers plus
+    ``dlq_*`` headers (reason, topic, partition, offset, consumer); time-based, long."""
 
 
 COMPACTED_TOPICS: frozenset[Topic] = frozenset(

@@ -94,8 +94,7 @@ async def write_alerts(conn: Conn, alerts: Sequence[Alert]) -> int:
 
 
 def _agency_of(alert: Alert) -> str | None:
-    agency = alert.evidence.get("agency")
-    return agency if isinstance(agency, str) else None
+    return alert.source_agency
 
 
 async def write_patrol_reports(conn: Conn, reports: Sequence[PatrolReport]) -> int:
