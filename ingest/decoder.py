@@ -19,7 +19,6 @@ from pydantic import ValidationError
 from ingest.assembler import FragmentAssembler, FragmentKey, Incomplete
 from ingest.errors import SentenceRejected
 from ingest.mapping import (
-    MAPPED_TYPES,
     MIN_PAYLOAD_BITS,
     POSITION_TYPES,
     position_report,
@@ -27,9 +26,13 @@ from ingest.mapping import (
 )
 from ingest.mmsi import classify_mmsi
 from ingest.nmea import FramedLine, frame_line, sentence_checksum
+from ingest.safety import MIN_PAYLOAD_BITS as SAFETY_MIN_BITS
+from ingest.safety import SAFETY_TYPES, safety_message
 from schemas.ais import PositionReport, RejectReason, RejectRecord, StaticReport
+from schemas.safety import SafetyMessage
 
-AisEvent = PositionReport | StaticReport | RejectRecord
+AisEvent = PositionReport | StaticReport | SafetyMessage | RejectRecord
+_MIN_BITS = {**MIN_PAYLOAD_BITS, **SAFETY_MIN_BITS}
 
 
 @dataclass(slots=True)
@@ -179,15 +182,15 @@ class AisDecoder:
         out: list[AisEvent],
     ) -> None:
         msg_type = sentence.ais_id
-        if msg_type not in MAPPED_TYPES:
+        if msg_type not in _MIN_BITS:
             raise SentenceRejected(
                 RejectReason.UNSUPPORTED, f"message type {msg_type} is not mapped", msg_type
             )
         bits = len(sentence.payload) * 6 - sentence.fill_bits
-        if bits < MIN_PAYLOAD_BITS[msg_type]:
+        if bits < _MIN_BITS[msg_type]:
             raise SentenceRejected(
                 RejectReason.MALFORMED,
-                f"type {msg_type} payload has {bits} bits, needs {MIN_PAYLOAD_BITS[msg_type]}",
+                f"type {msg_type} payload has {bits} bits, needs {_MIN_BITS[msg_type]}",
                 msg_type,
             )
         try:
@@ -207,7 +210,9 @@ class AisDecoder:
         info = classify_mmsi(msg.mmsi)
         try:
             mapper = position_report if msg_type in POSITION_TYPES else static_report
-            event = mapper(msg, msg_type, event_time, self.source, framed.station, info)
+            if msg_type in SAFETY_TYPES:  # a rescue depends on these: ais.safety, not rejected
+                mapper = safety_message  # type: ignore[assignment]
+            event: AisEvent = mapper(msg, msg_type, event_time, self.source, framed.station, info)
         except ValidationError as exc:
             raise SentenceRejected(
                 RejectReason.INVALID_VALUE, _describe_validation(exc), msg_type

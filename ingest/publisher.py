@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 from bus.base import Bus, Outgoing
 from schemas.ais import PositionReport, RejectRecord, StaticReport
+from schemas.safety import SafetyMessage
 from schemas.topics import Topic
 
-AisEvent = PositionReport | StaticReport | RejectRecord
+AisEvent = PositionReport | StaticReport | SafetyMessage | RejectRecord
 
 
 # Bound once: reading an enum member through its class costs a descriptor call each time.
@@ -22,6 +23,8 @@ def outgoing(event: AisEvent) -> Outgoing:
         return Outgoing(_POSITIONS, str(event.mmsi), event)
     if isinstance(event, StaticReport):
         return Outgoing(_STATIC, str(event.mmsi), event)
+    if isinstance(event, SafetyMessage):
+        return Outgoing(Topic.AIS_SAFETY, str(event.mmsi), event)
     return Outgoing(_REJECTS, event.source, event)
 
 

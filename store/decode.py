@@ -13,6 +13,7 @@ from schemas.ais import PositionReport, StaticReport
 from schemas.alerts import Alert
 from schemas.envelope import EnvelopeError
 from schemas.patrol import PatrolReport
+from schemas.safety import SafetyMessage
 from schemas.topics import Topic
 from store.metrics import SKIPPED
 from store.write_positions import PositionRow, position_row
@@ -24,6 +25,7 @@ SINK_TOPICS: tuple[Topic, ...] = (
     Topic.AIS_STATIC,
     Topic.PATROL_REPORTS,
     Topic.FUSION_ALERTS,
+    Topic.AIS_SAFETY,
 )
 
 
@@ -33,6 +35,7 @@ class DecodedBatch:
     static_reports: list[StaticReport] = field(default_factory=list)
     patrol_reports: list[PatrolReport] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    safety_messages: list[SafetyMessage] = field(default_factory=list)
     skipped: int = 0
 
     def size(self) -> int:
@@ -41,6 +44,7 @@ class DecodedBatch:
             + len(self.static_reports)
             + len(self.patrol_reports)
             + len(self.alerts)
+            + len(self.safety_messages)
         )
 
     def split(self) -> list[DecodedBatch]:
@@ -50,6 +54,7 @@ class DecodedBatch:
             *(DecodedBatch(static_reports=[r]) for r in self.static_reports),
             *(DecodedBatch(patrol_reports=[r]) for r in self.patrol_reports),
             *(DecodedBatch(alerts=[a]) for a in self.alerts),
+            *(DecodedBatch(safety_messages=[m]) for m in self.safety_messages),
         ]
 
 
@@ -92,6 +97,8 @@ def decode_batch(
                 batch.patrol_reports.append(record.decode(PatrolReport))
             elif topic == Topic.FUSION_ALERTS:
                 batch.alerts.append(record.decode(Alert))
+            elif topic == Topic.AIS_SAFETY:
+                batch.safety_messages.append(record.decode(SafetyMessage))
             else:
                 _skip(batch, record, "unknown_topic")
         except (EnvelopeError, ValidationError, ValueError) as exc:

@@ -40,6 +40,7 @@ from store.settings import StoreSettings
 from store.write_events import alert_days, write_alerts, write_patrol_reports
 from store.write_identity import write_static_reports
 from store.write_positions import position_days, prepare_stage, write_positions
+from store.write_safety import write_safety_messages
 
 log = structlog.get_logger(__name__)
 
@@ -78,12 +79,14 @@ async def write_batch(
         identities, changes = await write_static_reports(conn, batch.static_reports)
         patrol = await write_patrol_reports(conn, batch.patrol_reports)
         alerts = await write_alerts(conn, batch.alerts)
+        safety = await write_safety_messages(conn, batch.safety_messages)
     return {
         "positions": positions,
         "vessels": moved + identities,
         "vessel_identity_history": changes,
         "patrol_reports": patrol,
         "alerts": alerts,
+        "ais_safety_messages": safety,
     }
 
 

@@ -1,5 +1,5 @@
-"""``lookout ingest``: AIS feeds (TCP, UDP, capture files) into ais.positions, ais.static
-and ais.rejects. The bus is chosen by ``LOOKOUT_BUS`` (memory or kafka)."""
+"""``lookout ingest``: AIS feeds (TCP, UDP, capture files) into ais.positions, ais.static,
+ais.safety and ais.rejects. The bus is chosen by ``LOOKOUT_BUS`` (memory or kafka)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ from schemas.topics import Topic
 
 app = typer.Typer(help="Decode AIS feeds into the bus.", no_args_is_help=True)
 
+INGEST_TOPICS = [Topic.AIS_POSITIONS, Topic.AIS_STATIC, Topic.AIS_SAFETY, Topic.AIS_REJECTS]
+
 SourceName = Annotated[
     str | None, typer.Option("--source", help="Name on every event (default: the feed's URL).")
 ]
@@ -40,7 +42,7 @@ SourceName = Annotated[
 async def _ingest(source: FeedSource) -> DecodeStats:
     bus = make_bus(BusSettings(), source="/lookout/ingest")
     async with bus:
-        await bus.ensure_topics([Topic.AIS_POSITIONS, Topic.AIS_STATIC, Topic.AIS_REJECTS])
+        await bus.ensure_topics(INGEST_TOPICS)
         return await run_ingest(source, bus, IngestSettings())
 
 
@@ -52,7 +54,7 @@ async def _ingest_live(source: FeedSource) -> None:
     health.register("ingest", progress.health)
     bus = make_bus(BusSettings(), source="/lookout/ingest")
     async with bus:
-        await bus.ensure_topics([Topic.AIS_POSITIONS, Topic.AIS_STATIC, Topic.AIS_REJECTS])
+        await bus.ensure_topics(INGEST_TOPICS)
 
         async def run() -> None:
             await run_ingest(source, bus, settings, progress)

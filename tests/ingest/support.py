@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ingest.decoder import AisDecoder, AisEvent
 from schemas.ais import PositionReport, RejectRecord, StaticReport
+from schemas.safety import SafetyMessage
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 GPSD_SAMPLE = CORPORA / "gpsd" / "sample.aivdm"
@@ -31,7 +32,7 @@ def decode_all(
     return out, decoder
 
 
-def typed(events: Sequence[AisEvent]) -> list[PositionReport | StaticReport]:
+def typed(events: Sequence[AisEvent]) -> list[PositionReport | StaticReport | SafetyMessage]:
     return [e for e in events if not isinstance(e, RejectRecord)]
 
 

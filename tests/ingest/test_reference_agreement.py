@@ -4,7 +4,7 @@ field we map, for every message both decoders decode.
 Matching is by (MMSI, type) in order, not by line: gpsd emits one record per message and
 decoders disagree on some binary types, so positions in the two lists drift. What is left
 out of the comparison, and why:
-- types we do not map (6-8, 10-17, 20, 22, 23, 25, 26): they go to rejects as
+- types we do not map (6-8, 10, 11, 13, 15-17, 20, 22, 23, 25, 26): they go to rejects as
   'unsupported'. That covers type 17, which gpsd reports in other units (minutes/10), and
   25/26, on which decoders disagree;
 - type 24 parts gpsd never reports: gpsd emits a type 24 only once it holds both parts
@@ -23,6 +23,7 @@ from collections import defaultdict
 from typing import Any
 
 from schemas.ais import PositionReport, RejectReason, StaticReport
+from schemas.safety import SafetyKind, SafetyMessage
 from tests.ingest.support import (
     GPSD_EXPECTED,
     GPSD_EXPECTED_UNSCALED,
@@ -68,6 +69,9 @@ _STATIC_FIELDS = {
     "draught": "draught_m",
 }
 
+_SAFETY_FIELDS = {"text": "text", "dest_mmsi": "dest_mmsi"}
+_MAPPED = {1, 2, 3, 4, 5, 9, 12, 14, 18, 19, 21, 24, 27}
+
 
 def _gpsd_value(field: str, value: Any) -> Any:
     if isinstance(value, str):
@@ -85,8 +89,13 @@ def _same(expected: Any, ours: Any) -> bool:
     return bool(expected == ours)
 
 
-def _compare(expected: dict[str, Any], ours: PositionReport | StaticReport) -> list[str]:
-    fields = _POSITION_FIELDS if isinstance(ours, PositionReport) else _STATIC_FIELDS
+def _compare(
+    expected: dict[str, Any], ours: PositionReport | StaticReport | SafetyMessage
+) -> list[str]:
+    if isinstance(ours, SafetyMessage):
+        fields = _SAFETY_FIELDS
+    else:
+        fields = _POSITION_FIELDS if isinstance(ours, PositionReport) else _STATIC_FIELDS
     problems = []
     for gpsd_field, our_field in fields.items():
         if gpsd_field not in expected:
@@ -144,16 +153,12 @@ def test_every_mapped_field_agrees_with_gpsd_on_messages_both_decode() -> None:
 
     assert not disagreements, "\n".join(disagreements)
     # Every mapped type in the sample was compared, and only type 24 parts lack a reference.
-    assert set(compared) == {1, 2, 3, 4, 5, 9, 18, 19, 21, 24, 27}
+    assert set(compared) == _MAPPED
     assert all(item.startswith("type 24 ") for item in not_in_reference)
     # Everything gpsd decoded of the types we map is one of ours, or a reject by design.
     ours = {(e.mmsi, e.msg_type) for e in typed(events)}
     by_design = {(r.msg_type, r.reason) for r in rejects(events) if r.msg_type is not None}
-    missing = [
-        k
-        for k in expected_by_key
-        if k[1] in (1, 2, 3, 4, 5, 9, 18, 19, 21, 24, 27) and k not in ours
-    ]
+    missing = [k for k in expected_by_key if k[1] in _MAPPED and k not in ours]
     assert missing == [(972158237, 4)]  # latitude 109.33: out of range
     assert (4, RejectReason.INVALID_VALUE) in by_design
 
@@ -169,3 +174,12 @@ def test_every_line_of_a_live_capture_is_accounted_for() -> None:
     assert len(typed(events)) == sum(stats.decoded_by_type.values())
     assert stats.lines_ignored + stats.lines_decoded + raw_in_rejects == len(lines)
     print(f"\n{PYAIS_SAMPLE.name}: {dict(stats.decoded_by_type)} {dict(stats.rejected_by_reason)}")
+
+
+def test_safety_messages_of_the_gpsd_sample_are_read_as_no_distress() -> None:
+    """Ten real type 12/14 messages ("TEST", "RCVD YR TEST MSG", traffic chatter): none
+    is a device or a MAYDAY, so none may read as distress or as a device test."""
+    events, _ = decode_all(GPSD_SAMPLE.read_bytes().splitlines())
+    safety = [e for e in events if isinstance(e, SafetyMessage)]
+    assert len(safety) == 10
+    assert {e.kind for e in safety} == {SafetyKind.OTHER}
