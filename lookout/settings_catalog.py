@@ -15,6 +15,7 @@ SETTINGS_MODULES = (
     "ingest.settings",
     "store.settings",
     "api.settings",
+    "api.webhooks.settings",
     "lookout.settings",
 )
 
