@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import httpx
 
@@ -42,11 +42,14 @@ async def attempt(
     body: str,
     content_type: str,
     secrets: list[str],
-    now: datetime,
+    attempted_at: datetime,
     excerpt_bytes: int,
     timeout_s: float,
 ) -> Attempt:
-    headers = signed_headers(secrets, webhook_id, now, body)
+    """``attempted_at`` (the dispatcher's clock) dates the log row; the signature's
+    timestamp is the wall clock's, since the receiver checks it against its own."""
+    now = attempted_at
+    headers = signed_headers(secrets, webhook_id, datetime.now(UTC), body)
     headers["content-type"] = content_type
     headers["user-agent"] = USER_AGENT
     started = time.perf_counter()

@@ -84,7 +84,7 @@ class Dispatcher:
         clock: Clock | None = None,
         resolver: Resolver = system_resolver,
         network_backend: httpcore.AsyncNetworkBackend | None = None,
-        topic: str = Topic.FUSION_ALERTS,
+        topic: str | None = None,
         deadletter_topic: str = Topic.DEADLETTER,
         after_intake: BatchHook | None = None,
     ) -> None:
@@ -98,12 +98,15 @@ class Dispatcher:
             AddressPolicy(parse_allow_cidrs(settings.webhook_allow_cidrs)), resolver
         )
         self.plan = RetryPlan(settings.webhook_retry_schedule_s, settings.webhook_retry_after_max_s)
-        self.topic = topic
+        self.topic = topic or settings.dispatch_topic
         self.deadletter_topic = deadletter_topic
         self._network_backend = network_backend
         self._after_intake = after_intake
         self._filters = FilterCache()
         self._wake = asyncio.Event()
+        self.ready = asyncio.Event()
+        self.rounds = 0
+        """Claim rounds done: a test waits for it to move instead of sleeping."""
         self._in_flight: dict[uuid.UUID, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._pool: AsyncConnectionPool | None = None
@@ -114,8 +117,9 @@ class Dispatcher:
 
     # --- life cycle ------------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Intake and delivery until cancelled."""
+    async def run(self, *, consume: bool = True) -> None:
+        """Intake and delivery until cancelled; ``consume=False`` delivers only (rows come
+        from ``intake`` calls: tests, and a process that only delivers)."""
         self._pool = AsyncConnectionPool(
             self.database_url,
             min_size=1,
@@ -132,13 +136,21 @@ class Dispatcher:
         )
         try:
             async with client, asyncio.TaskGroup() as group:
-                group.create_task(self.run_intake(), name="webhook-intake")
+                self.ready.set()
+                if consume:
+                    group.create_task(self.run_intake(), name="webhook-intake")
                 group.create_task(self.run_delivery(client), name="webhook-delivery")
         finally:
+            self.ready.clear()
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._pool.close()
+
+    @property
+    def in_flight(self) -> int:
+        """Deliveries being attempted right now."""
+        return len(self._tasks)
 
     def wake(self) -> None:
         """Look for due deliveries now (after new rows, a redelivery, or a clock move)."""
@@ -170,16 +182,15 @@ class Dispatcher:
                 )
                 if not records:
                     continue
-                await self._intake_durably(records)
+                await self.intake(records)
                 if self._after_intake is not None:
                     await self._after_intake(records)
                 try:
                     await subscription.commit(records)
                 except CommitError as exc:  # the partition moved: its new owner re-reads
                     log.warning("offsets not committed", reason=str(exc))
-                self.wake()
 
-    async def _intake_durably(self, records: Sequence[Record]) -> IntakeResult:
+    async def intake(self, records: Sequence[Record]) -> IntakeResult:
         """Write the batch's rows, waiting out a lost database; then dead-letter the
         unreadable records. Anything else unforeseen propagates: the process stops with
         the reason rather than skip (fail closed)."""
@@ -215,6 +226,7 @@ class Dispatcher:
             for record, why in result.unreadable:
                 log.warning("alert record dead-lettered", offset=record.offset, reason=why)
         self._healed()
+        self.wake()
         metrics.DELIVERIES_CREATED.inc(result.created)
         self.counts["events"] += result.events
         self.counts["deliveries"] += result.created
@@ -249,6 +261,7 @@ class Dispatcher:
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
             metrics.IN_FLIGHT.set(len(self._tasks))
+            self.rounds += 1
             if len(claimed) >= self.settings.webhook_claim_batch:
                 continue
             with contextlib.suppress(TimeoutError):
@@ -282,7 +295,7 @@ class Dispatcher:
                 body=due.body,
                 content_type=due.content_type,
                 secrets=subscriber.signing_secrets(now),
-                now=now,
+                attempted_at=now,
                 excerpt_bytes=self.settings.webhook_response_excerpt_bytes,
                 timeout_s=self.settings.webhook_timeout_s,
             )

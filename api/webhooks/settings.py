@@ -88,6 +88,10 @@ class WebhookSettings(BaseSettings):
         description="Radius of the CAP <circle> around an alert's position when the alert "
         "has no area or uncertainty of its own, km.",
     )
+    dispatch_topic: str = Field(
+        default="fusion.alerts",
+        description="Topic of alert events the dispatcher consumes (tests use their own).",
+    )
     dispatch_group: str = Field(
         default="lookout-webhook-dispatch", description="Consumer group of the dispatcher."
     )

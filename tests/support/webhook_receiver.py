@@ -137,7 +137,7 @@ class WebhookReceiver:
                 if request is None:
                     return
                 await self._answer(conn, writer, request, body)
-                if conn.our_state is h11.MUST_CLOSE:
+                if conn.our_state is not h11.DONE:  # held, never answered, or must close
                     return
                 conn.start_next_cycle()
         except (ConnectionError, h11.RemoteProtocolError, asyncio.CancelledError):

@@ -185,7 +185,7 @@ async def test_a_redirect_to_an_internal_address_is_not_followed(
             body="{}",
             content_type="application/json",
             secrets=["whsec_" + "A" * 44],
-            now=datetime.now(UTC),
+            attempted_at=datetime.now(UTC),
             excerpt_bytes=64,
             timeout_s=2,
         )
