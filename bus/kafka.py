@@ -57,6 +57,7 @@ class KafkaBus(Bus):
             acks="all",
             enable_idempotence=s.kafka_idempotence,
             linger_ms=s.kafka_linger_ms,
+            request_timeout_ms=s.kafka_request_timeout_ms,
             max_batch_size=s.kafka_max_batch_bytes,
             compression_type=None if s.kafka_compression == "none" else s.kafka_compression,
         )

@@ -26,6 +26,13 @@ class BusSettings(BaseSettings):
     kafka_max_batch_bytes: int = Field(
         default=1_048_576, ge=16_384, description="Producer batch size per partition, bytes."
     )
+    kafka_request_timeout_ms: int = Field(
+        default=40_000,
+        ge=1000,
+        description="How long the Kafka client retries a request (and a produced batch) "
+        "before it fails; aiokafka's default. A publish fails after this, and its caller "
+        "holds the batch and retries.",
+    )
     kafka_compression: Literal["none", "gzip", "lz4", "zstd", "snappy"] = Field(
         default="none", description="Producer compression codec."
     )

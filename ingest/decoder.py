@@ -18,6 +18,8 @@ from pydantic import ValidationError
 
 from ingest.assembler import FragmentAssembler, FragmentKey, Incomplete
 from ingest.errors import SentenceRejected
+from ingest.event_ids import event_id
+from ingest.identity import Type24Identities
 from ingest.mapping import (
     MIN_PAYLOAD_BITS,
     POSITION_TYPES,
@@ -72,6 +74,7 @@ class AisDecoder:
         *,
         max_clock_ahead_s: float = 300.0,
         max_line_bytes: int = 1024,
+        identity_cache_size: int = 100_000,
     ) -> None:
         self.source = source
         self.max_clock_ahead = timedelta(seconds=max_clock_ahead_s)
@@ -81,11 +84,27 @@ class AisDecoder:
         self.stats = DecodeStats()
         self._assembler: FragmentAssembler[_Fragment] = FragmentAssembler(fragment_timeout_s)
         self._last_recorded: datetime | None = None
+        self._identities = Type24Identities(identity_cache_size)
+        self._ids: list[str] | None = None
 
     def decode_lines(
+        self,
+        lines: Iterable[bytes],
+        received_at: datetime,
+        out: list[AisEvent],
+        ids: list[str] | None = None,
+    ) -> None:
+        """Decode ``lines`` received at ``received_at`` (UTC), appending to ``out`` (and
+        each event's id, derived from its raw lines, to ``ids`` when given)."""
+        self._ids = ids
+        try:
+            self._decode_lines(lines, received_at, out)
+        finally:
+            self._ids = None
+
+    def _decode_lines(
         self, lines: Iterable[bytes], received_at: datetime, out: list[AisEvent]
     ) -> None:
-        """Decode ``lines`` received at ``received_at`` (UTC), appending to ``out``."""
         stats = self.stats
         for raw in lines:
             stats.lines_read += 1
@@ -95,27 +114,35 @@ class AisDecoder:
                 continue
             if len(line) > self.max_line_bytes:
                 detail = f"line longer than {self.max_line_bytes} bytes"
-                out.append(self._reject([line], received_at, RejectReason.MALFORMED, detail))
+                self._reject(out, [line], received_at, RejectReason.MALFORMED, detail)
                 continue
             try:
                 self._decode_line(line, received_at, out)
             except SentenceRejected as exc:
-                out.append(self._reject([line], received_at, exc.reason, exc.detail, exc.msg_type))
+                self._reject(out, [line], received_at, exc.reason, exc.detail, exc.msg_type)
             except Exception as exc:  # a decoder bug must not stop the feed; it is recorded
                 detail = f"{type(exc).__name__}: {exc}"
-                out.append(self._reject([line], received_at, RejectReason.DECODE_ERROR, detail))
+                self._reject(out, [line], received_at, RejectReason.DECODE_ERROR, detail)
 
-    def expire(self, now: datetime, out: list[AisEvent]) -> None:
+    def expire(self, now: datetime, out: list[AisEvent], ids: list[str] | None = None) -> None:
         """Reject multi-sentence messages that waited longer than the fragment timeout."""
         evicted: list[Incomplete] = []
         self._assembler.expire(self._clamped(self._stream_time(None, now), now), evicted)
-        self._reject_incomplete(evicted, now, out)
+        self._ids = ids
+        try:
+            self._reject_incomplete(evicted, now, out)
+        finally:
+            self._ids = None
 
-    def flush(self, now: datetime, out: list[AisEvent]) -> None:
+    def flush(self, now: datetime, out: list[AisEvent], ids: list[str] | None = None) -> None:
         """End of input: every fragment still waiting is rejected as incomplete."""
         evicted: list[Incomplete] = []
         self._assembler.flush(evicted)
-        self._reject_incomplete(evicted, now, out)
+        self._ids = ids
+        try:
+            self._reject_incomplete(evicted, now, out)
+        finally:
+            self._ids = None
 
     # --------------------------------------------------------------------------------
 
@@ -168,10 +195,10 @@ class AisDecoder:
             merged = AISSentence.assemble_from_iterable([p.sentence for p in whole.parts])
             self._emit(merged, framed, whole.raw, received_at, out)
         except SentenceRejected as exc:
-            out.append(self._reject(whole.raw, received_at, exc.reason, exc.detail, exc.msg_type))
+            self._reject(out, whole.raw, received_at, exc.reason, exc.detail, exc.msg_type)
         except Exception as exc:  # as in decode_lines, but for every line of the message
             detail = f"{type(exc).__name__}: {exc}"
-            out.append(self._reject(whole.raw, received_at, RejectReason.DECODE_ERROR, detail))
+            self._reject(out, whole.raw, received_at, RejectReason.DECODE_ERROR, detail)
 
     def _emit(
         self,
@@ -217,7 +244,9 @@ class AisDecoder:
             raise SentenceRejected(
                 RejectReason.INVALID_VALUE, _describe_validation(exc), msg_type
             ) from None
-        out.append(event)
+        if type(event) is StaticReport:
+            event = self._identities.merged(event)
+        self._put(out, event, raw, event_time)
         self.stats.lines_decoded += len(raw)
         self.stats.decoded_by_type[msg_type] += 1
 
@@ -238,31 +267,60 @@ class AisDecoder:
         self, evicted: list[Incomplete], received_at: datetime, out: list[AisEvent]
     ) -> None:
         for group in evicted:
-            out.append(self._reject(group.raw, received_at, RejectReason.INCOMPLETE, group.detail))
+            self._reject(out, group.raw, received_at, RejectReason.INCOMPLETE, group.detail)
         evicted.clear()
 
     def _reject(
         self,
+        out: list[AisEvent],
         raw: list[bytes],
         received_at: datetime,
         reason: RejectReason,
         detail: str,
         msg_type: int | None = None,
-    ) -> RejectRecord:
+    ) -> None:
         self.stats.lines_rejected += len(raw)
         self.stats.rejected_by_reason[reason.value] += 1
         cap = self.max_line_bytes
         if any(len(r) > cap for r in raw):
             detail += f" (raw cut to its first {cap} bytes)"
             raw = [r[:cap] for r in raw]
-        return RejectRecord(
+        station, recorded_at = _tags(raw)
+        record = RejectRecord(
             source=self.source,
             reason=reason,
             detail=detail,
             raw=[r.decode("ascii", "backslashreplace") for r in raw],
             received_at=received_at,
             msg_type=msg_type,
+            station=station,
+            recorded_at=recorded_at,
         )
+        self._put(out, record, raw, recorded_at or received_at)
+
+    def _put(
+        self, out: list[AisEvent], event: AisEvent, raw: list[bytes], event_time: datetime
+    ) -> None:
+        out.append(event)
+        if self._ids is not None:
+            self._ids.append(event_id(self.source, raw, event_time))
+
+
+def _tags(raw: list[bytes]) -> tuple[str | None, datetime | None]:
+    """The station and recorded time of a rejected line (or message), from the first of its
+    lines whose framing can be read (a tag block that fails its checksum is not trusted)."""
+    station: str | None = None
+    recorded_at: datetime | None = None
+    for line in raw:
+        try:
+            framed = frame_line(line.strip())
+        except SentenceRejected:
+            continue
+        station = station or framed.station
+        recorded_at = recorded_at or framed.recorded_at
+        if station and recorded_at:
+            break
+    return station, recorded_at
 
 
 def _describe(exc: BaseException) -> str:

@@ -9,18 +9,15 @@ from datetime import UTC, datetime
 
 import structlog
 
-from bus.base import Bus, PublishError
+from bus.base import Bus
 from ingest.decoder import AisDecoder, AisEvent, DecodeStats
-from ingest.metrics import DECODED, LINES_READ, PUBLISH_FAILURES, REJECTED
+from ingest.metrics import DECODED, LINES_READ, REJECTED
 from ingest.progress import IngestProgress
 from ingest.publisher import BatchPublisher
 from ingest.settings import IngestSettings
 from ingest.sources.base import FeedSource
 
 log = structlog.get_logger(__name__)
-
-PUBLISH_RETRY_MAX_S = 5.0
-"""Cap of the timer's backoff while the bus refuses batches."""
 
 
 class _MetricsExporter:
@@ -74,10 +71,18 @@ async def run_ingest(
         settings.fragment_timeout_s,
         max_clock_ahead_s=settings.max_clock_ahead_s,
         max_line_bytes=settings.max_line_bytes,
+        identity_cache_size=settings.identity_cache_size,
+    )
+    publisher = BatchPublisher(
+        bus,
+        settings.batch_size,
+        retry_initial_s=settings.publish_retry_initial_s,
+        retry_max_s=settings.publish_retry_max_s,
+        name=source.name,
     )
     if progress is not None:
         progress.stats = decoder.stats
-    publisher = BatchPublisher(bus, settings.batch_size)
+        progress.publisher = publisher
     metrics = _MetricsExporter(source.name)
     log.info("ingest starting", source=source.name)
 
@@ -86,21 +91,22 @@ async def run_ingest(
         # A bus that refuses a batch is retried on later ticks (capped backoff); the batch
         # stays in the publisher, so nothing is lost and the timer never dies of it.
         delay_s = settings.flush_interval_s
+        retry_max_s = max(settings.publish_retry_max_s, settings.flush_interval_s)
         while True:
             await asyncio.sleep(delay_s)
             expired: list[AisEvent] = []
-            decoder.expire(datetime.now(UTC), expired)
+            expired_ids: list[str] = []
+            decoder.expire(datetime.now(UTC), expired, expired_ids)
+            publisher.hold(expired, expired_ids)
             try:
-                await publisher.add(expired)
                 await publisher.flush()
-            except PublishError as exc:
-                PUBLISH_FAILURES.labels(source.name).inc()
-                delay_s = min(delay_s * 2.0, max(PUBLISH_RETRY_MAX_S, settings.flush_interval_s))
+            except Exception as exc:  # held and retried; never the end of the timer
+                delay_s = min(delay_s * 2.0, retry_max_s)
                 log.warning(
-                    "publish failed, will retry",
+                    "publish refused, will retry",
                     source=source.name,
-                    error=str(exc),
-                    waiting=publisher.pending,
+                    error=str(exc) or type(exc).__name__,
+                    holding=publisher.pending,
                     retry_in_s=delay_s,
                 )
             else:
@@ -112,10 +118,13 @@ async def run_ingest(
     try:
         async for batch in source.batches():
             events: list[AisEvent] = []
-            decoder.decode_lines(batch.lines, batch.received_at, events)
+            ids: list[str] = []
+            decoder.decode_lines(batch.lines, batch.received_at, events, ids)
             if progress is not None:
                 progress.saw_data()
-            await publisher.add(events)
+            # A full batch waits here until the bus takes it (backing off while it
+            # refuses): the source is not read meanwhile, which is the push back.
+            await publisher.add(events, ids)
         source_ended = True
     finally:
         ticker.cancel()
@@ -126,12 +135,15 @@ async def run_ingest(
         # incomplete, so every line read is accounted for, and what was decoded is handed
         # over (a failure here is logged; the error that ended the run, if any, propagates).
         leftovers: list[AisEvent] = []
-        decoder.flush(datetime.now(UTC), leftovers)
+        leftover_ids: list[str] = []
+        decoder.flush(datetime.now(UTC), leftovers, leftover_ids)
+        publisher.hold(leftovers, leftover_ids)
         try:
-            await publisher.add(leftovers)
-            await publisher.flush()
+            if source_ended:
+                await publisher.publish_held()  # the input is done: wait out any outage
+            else:
+                await publisher.flush()  # cancelled or failed: one try, then report
         except Exception as exc:
-            PUBLISH_FAILURES.labels(source.name).inc()
             log.error(
                 "final publish failed", source=source.name, error=str(exc), lost=publisher.pending
             )

@@ -1,12 +1,17 @@
-"""How a running ingest is doing, for /healthz: is the feed still delivering?"""
+"""How a running ingest is doing, for /healthz: is the feed still delivering, and is the
+bus taking what was decoded?"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ingest.decoder import DecodeStats
+from ingest.publisher import BatchPublisher
 from schemas.health import ComponentHealth
+
+Facts = dict[str, int | float | str | None]
 
 
 @dataclass
@@ -16,7 +21,12 @@ class IngestProgress:
     source: str
     name: str = "ingest"
     quiet_after_s: float = 120.0
+    publish_stall_s: float = 10.0
+    """A publish unacknowledged this long is reported (degraded)."""
     stats: DecodeStats = field(default_factory=DecodeStats)
+    publisher: BatchPublisher | None = None
+    source_facts: Callable[[], dict[str, int]] | None = None
+    """What the source itself counts (a UDP listener: datagrams it could not take)."""
     started_at: float = field(default_factory=time.monotonic)
     last_data_at: float | None = None
 
@@ -24,14 +34,47 @@ class IngestProgress:
         self.last_data_at = time.monotonic()
 
     async def health(self) -> ComponentHealth:
-        since = time.monotonic() - (self.last_data_at or self.started_at)
-        facts: dict[str, int | float | str | None] = {
+        now = time.monotonic()
+        since = now - (self.last_data_at or self.started_at)
+        facts: Facts = {
             "source": self.source,
             "lines_read": self.stats.lines_read,
             "lines_decoded": self.stats.lines_decoded,
             "lines_rejected": self.stats.lines_rejected,
             "seconds_since_data": round(since, 1),
         }
+        if self.source_facts is not None:
+            facts.update(self.source_facts())
+        publisher = self.publisher
+        if publisher is not None:
+            state = publisher.state
+            facts.update(
+                published=publisher.published,
+                holding=publisher.held,
+                publishes_refused=publisher.refused,
+            )
+            if state.failures:
+                failing_s = now - (state.failing_since or now)
+                # The bus is the way out of this service: while it refuses, nothing this
+                # service decodes reaches anyone. Held, not lost; the feed waits.
+                return ComponentHealth(
+                    name=self.name,
+                    status="down",
+                    detail=f"the bus refused the last {state.failures} publish(es) over "
+                    f"{failing_s:.0f}s ({state.last_error}); holding {publisher.held} "
+                    "events and pausing the feed, retrying with backoff",
+                    facts=dict(facts),
+                )
+            if state.in_flight_since is not None:
+                waiting_s = now - state.in_flight_since
+                if waiting_s > self.publish_stall_s:
+                    return ComponentHealth(
+                        name=self.name,
+                        status="degraded",
+                        detail=f"the bus has not acknowledged a publish for {waiting_s:.0f}s; "
+                        f"holding {publisher.held} events and pausing the feed",
+                        facts=dict(facts),
+                    )
         if since > self.quiet_after_s:
             # A silent feed is not a dead process: the source keeps reconnecting.
             return ComponentHealth(

@@ -36,6 +36,29 @@ class IngestSettings(BaseSettings):
         "suffixes add some). Longer lines are rejected as 'malformed', only their first "
         "bytes kept; a TCP feed discards the rest up to the next newline.",
     )
+    publish_retry_initial_s: float = Field(
+        default=0.2,
+        gt=0,
+        description="First wait before publishing a batch the bus refused again. The batch is "
+        "held and the feed is not read meanwhile (TCP and files are paused; UDP counts "
+        "what it cannot queue).",
+    )
+    publish_retry_max_s: float = Field(
+        default=5.0, gt=0, description="Cap of the exponential backoff while the bus refuses."
+    )
+    publish_stall_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A publish the bus has not acknowledged for this long makes ingest report "
+        "itself degraded (the Kafka client retries inside its request timeout meanwhile).",
+    )
+    identity_cache_size: int = Field(
+        default=100_000,
+        ge=1,
+        description="MMSIs whose latest type 24 parts A and B are remembered, so each static "
+        "report published carries the whole identity (ais.static is compacted by MMSI). "
+        "A regional feed hears some tens of thousands of vessels.",
+    )
     reconnect_initial_s: float = Field(
         default=0.5, gt=0, description="First wait before reconnecting to a TCP feed."
     )

@@ -157,7 +157,14 @@ class RejectRecord(Event):
     raw: list[str] = Field(min_length=1, description="The offending sentence(s), verbatim.")
     received_at: UtcDatetime
     msg_type: int | None = None
-    station: str | None = None
+    station: str | None = Field(
+        default=None, description="Receiving station (tag block s:), when the line had one."
+    )
+    recorded_at: UtcDatetime | None = Field(
+        default=None,
+        description="Reception time the receiver recorded (tag block c: or a timestamp "
+        "column), when the line had one; the event time of the reject.",
+    )
 
     def occurred_at(self) -> datetime:
-        return self.received_at
+        return self.recorded_at or self.received_at

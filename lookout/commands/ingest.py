@@ -49,7 +49,12 @@ async def _ingest(source: FeedSource) -> DecodeStats:
 async def _ingest_live(source: FeedSource) -> None:
     """A live feed as a long-running service: /healthz and /metrics on the ops port."""
     settings = IngestSettings()
-    progress = IngestProgress(source.name, quiet_after_s=settings.idle_timeout_s)
+    progress = IngestProgress(
+        source.name,
+        quiet_after_s=settings.idle_timeout_s,
+        publish_stall_s=settings.publish_stall_s,
+        source_facts=getattr(source, "facts", None),
+    )
     health = HealthRegistry(__version__)
     health.register("ingest", progress.health)
     bus = make_bus(BusSettings(), source="/lookout/ingest")

@@ -167,3 +167,12 @@ def test_non_ais_nmea_sentences_are_unsupported() -> None:
 def test_receiver_fields_after_the_checksum_are_ignored() -> None:
     [event], _ = decode_all([TYPE_1 + ",s36310,d-081,T59.01777335,x1,r08TPHI1,1242958962"])
     assert isinstance(event, PositionReport) and event.mmsi == 371798000
+
+
+def test_a_reject_keeps_its_tag_blocks_station_and_time() -> None:
+    line = tag_block("s:bali-east,c:1700000000") + TYPE_1[:-2] + "00"
+    [reject], _ = decode_all([line])
+    assert reject.reason is RejectReason.CHECKSUM
+    assert reject.station == "bali-east"
+    assert reject.recorded_at == datetime.fromtimestamp(1_700_000_000, UTC)
+    assert reject.occurred_at() == reject.recorded_at  # its event time, as for reports

