@@ -1,20 +1,60 @@
-"""The FastAPI application: operations endpoints and the /v1 routers."""
+"""The FastAPI application: operations endpoints, the /v1 routers and the watch-floor page."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from fastapi import APIRouter, FastAPI
+
+from api.db import ApiDatabase
 from api.health import HealthRegistry
 from api.ops import ops_router
+from api.routes import audit, session
+from api.settings import ApiSettings
+from bus.base import Bus
 
 
-def create_app(health: HealthRegistry) -> FastAPI:
+def v1_router() -> APIRouter:
+    router = APIRouter(prefix="/v1")
+    router.include_router(session.router)
+    router.include_router(audit.router)
+    return router
+
+
+def create_app(
+    health: HealthRegistry,
+    *,
+    database: ApiDatabase | None = None,
+    bus: Bus | None = None,
+    settings: ApiSettings | None = None,
+) -> FastAPI:
+    """The app. With ``database`` it serves /v1 (the pool opens and closes with the app);
+    without, only the operations endpoints answer and /v1 says 503."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if database is not None:
+            await database.open()
+        try:
+            yield
+        finally:
+            if database is not None:
+                await database.close()
+
     app = FastAPI(
         title="Lookout",
         version=health.version,
         description="Maritime situational-awareness fusion center: the common operating "
-        "picture, vessel tracks and suspicious-vessel alerts.",
+        "picture, vessel tracks and suspicious-vessel alerts. Every /v1 route takes an "
+        "agency's API key (`X-API-Key` or `Authorization: Bearer`); what a caller sees "
+        "follows the mutual-sharing rule, enforced by PostgreSQL row-level security.",
+        lifespan=lifespan,
     )
     app.state.health = health
+    app.state.database = database
+    app.state.bus = bus
+    app.state.settings = settings or ApiSettings()
     app.include_router(ops_router(health))
+    app.include_router(v1_router())
     return app

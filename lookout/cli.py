@@ -12,6 +12,7 @@ from lookout import __version__
 from lookout.commands.db import app as db_app
 from lookout.commands.dispatch import dispatch_command
 from lookout.commands.ingest import app as ingest_app
+from lookout.commands.keys import app as keys_app
 from lookout.commands.sink import sink_command
 from lookout.logging import configure_logging
 
@@ -24,6 +25,7 @@ app = typer.Typer(
 
 app.add_typer(ingest_app, name="ingest", help="Decode AIS feeds (TCP, UDP, files) into the bus.")
 app.add_typer(db_app, name="db", help="Database schema: migrations and partitions.")
+app.add_typer(keys_app, name="keys", help="API keys per agency: create, list, revoke.")
 app.command("sink")(sink_command)
 app.command("dispatch")(dispatch_command)
 

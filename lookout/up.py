@@ -12,8 +12,9 @@ from contextlib import ExitStack
 import structlog
 
 from api.app import create_app
+from api.db import ApiDatabase
 from api.health import HealthRegistry
-from api.settings import ApiSettings
+from api.settings import ApiSettings, api_database_url
 from bus.memory import MemoryBus
 from ingest.demo import run_demo_feed
 from ingest.settings import IngestSettings
@@ -71,7 +72,17 @@ async def run_embedded(settings: UpSettings, api: ApiSettings) -> None:
 
         services = [
             *build_services(bus, database_url, health, settings),
-            http_service("api", create_app(health), api.api_host, api.api_port),
+            http_service(
+                "api",
+                create_app(
+                    health,
+                    database=ApiDatabase(api_database_url(database_url, api), api),
+                    bus=bus,
+                    settings=api,
+                ),
+                api.api_host,
+                api.api_port,
+            ),
         ]
         log.info(
             "lookout up",

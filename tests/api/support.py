@@ -1,0 +1,66 @@
+"""A real API server for the tests: uvicorn on a loopback port, the app connected to a
+migrated database as the lookout_api role, keys created the way `lookout keys` does."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import uvicorn
+
+from api.app import create_app
+from api.db import ApiDatabase
+from api.health import HealthRegistry
+from api.settings import ApiSettings, api_database_url
+from bus.base import Bus
+from store.api_keys import Role, create_key
+from store.db import connect
+from tests.support.tansu import free_port
+
+
+@dataclass
+class ApiServer:
+    base_url: str
+    db_url: str
+    """The owner's connection (tests arrange data with it; the API never uses it)."""
+    settings: ApiSettings
+    keys: dict[tuple[str, Role], str] = field(default_factory=dict)
+
+    async def key(self, agency: str, role: Role = Role.ANALYST) -> str:
+        if (agency, role) not in self.keys:
+            async with await connect(self.db_url) as conn:
+                self.keys[agency, role] = (await create_key(conn, agency, role)).secret
+        return self.keys[agency, role]
+
+    async def client(self, agency: str, role: Role = Role.ANALYST) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.base_url, headers={"X-API-Key": await self.key(agency, role)}
+        )
+
+
+@contextlib.asynccontextmanager
+async def serve_api(
+    db_url: str, settings: ApiSettings | None = None, bus: Bus | None = None
+) -> AsyncIterator[ApiServer]:
+    settings = settings or ApiSettings()
+    port = free_port()
+    database = ApiDatabase(api_database_url(db_url, settings), settings)
+    app = create_app(HealthRegistry("test"), database=database, bus=bus, settings=settings)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise AssertionError("the API server stopped before it started")
+        await asyncio.sleep(0.02)
+    try:
+        yield ApiServer(f"http://127.0.0.1:{port}", db_url, settings)
+    finally:
+        server.should_exit = True
+        await task
