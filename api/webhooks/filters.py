@@ -12,8 +12,10 @@ The sharing rule, as the API's row-level security states it for alerts:
 * an alert raised from a patrol report is visible to the reporting agency and to agencies
   that filed at least one report within the window (``webhook_sharing_window_days``,
   default 90, the API's default) — contribution is measured from reports filed;
-* a distress (safety of life) alert is visible to every agency; the report's narrative
-  (the evidence) stays under the rule, so non-contributors receive it without evidence.
+* a distress (safety of life) alert is visible to every agency, evidence included: the
+  distress detector puts only position, time, kinds, device counts and a persons estimate
+  in it (issue 17), never a report's narrative, reporter or notes, which stay under the
+  rule in ``patrol_reports`` (tests/fusion/test_distress.py checks the evidence).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def visibility(alert: Alert, agency_id: str, contributors: Set[str]) -> Visibili
     if agency_id in contributors:
         return Visibility(True)
     if alert.rule is AlertRule.DISTRESS:
-        return Visibility(True, redact_evidence=True)
+        return Visibility(True)
     return Visibility(False)
 
 
