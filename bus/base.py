@@ -6,10 +6,21 @@ Contract, shared by both implementations and checked by ``tests/bus/test_contrac
   (Kafka: acknowledged by all in-sync replicas). Nothing on the hot path awaits per message.
 * Messages with the same key go to the same partition, in order.
 * A subscription belongs to a consumer group, yields micro-batches and commits offsets
-  only when the caller says its effect is durable. Whatever was delivered but not committed
+  only when the caller says its effect is durable: the records it names, or an explicit
+  map of next offsets (which may move back). Whatever was delivered but not committed
   is delivered again to the next member that owns the partition (at least once).
+* Co-keyed topics (``ais.positions``, ``ais.static``, fusion's internal topics) partition
+  together: partition p of every topic a group reads goes to the same member (see
+  ``bus.assignment``), so one MMSI's whole story is in one place.
+* Per assigned partition a member can ``seek``, read its ``position`` and its group's
+  ``committed`` offset (fusion restores its checkpoint offsets that way).
 * ``table`` reads a compacted topic from the beginning, without a group, so every instance
   sees the whole table; the reader reduces by key (last value wins, a tombstone deletes).
+  ``tail`` reads topics from their end (or from given offsets), without a group: the live
+  part of a stream. Both pick up partitions added to their topics after they started.
+* Extra headers travel with the CloudEvents ones. Event time travels in ``ce_time``;
+  the record timestamp is the publish time (an old capture replayed into Kafka must not
+  fall to time-based retention on arrival).
 """
 
 from __future__ import annotations
@@ -17,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self, TypeVar
@@ -184,11 +195,29 @@ class Subscription(_StartStop):
         """The next micro-batch (possibly empty after ``timeout_s``), in offset order per
         partition."""
 
+    async def commit(self, records: Sequence[Record]) -> None:
+        """Mark ``records`` as done: their partitions resume after the last of them. Call
+        only once their effect is durable. Partitions no longer assigned are skipped: their
+        records will be redelivered to the new owner. A no-op without a group."""
+        await self.commit_offsets(offsets_after(records))
+
     @abstractmethod
-    async def commit(self, records: Sequence[Record] | None = None) -> None:
-        """Mark ``records`` (default: everything delivered so far) as done. Call only once
-        their effect is durable. Partitions no longer assigned are skipped: their records
-        will be redelivered to the new owner."""
+    async def commit_offsets(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Commit the next offset to read per partition, as given: it may move back (a
+        checkpoint restored). Partitions not assigned are skipped; a no-op without a
+        group. Raises ``CommitError`` when the group refuses (rebalanced meanwhile)."""
+
+    @abstractmethod
+    async def seek(self, tp: TopicPartition, offset: int) -> None:
+        """Deliver ``tp`` from ``offset`` on. Raises ``BusError`` if ``tp`` is not assigned."""
+
+    @abstractmethod
+    async def position(self, tp: TopicPartition) -> int:
+        """The offset of the next record ``getmany`` delivers from ``tp`` (assigned only)."""
+
+    @abstractmethod
+    async def committed(self, tp: TopicPartition) -> int | None:
+        """The group's committed offset of ``tp`` (None: nothing committed, or no group)."""
 
     @abstractmethod
     def assignment(self) -> frozenset[TopicPartition]: ...
@@ -250,6 +279,7 @@ class Bus(_StartStop):
     async def publish(
         self, topic: str, key: str | None, payload: Event | None, *, event_id: str | None = None
     ) -> None:
+        """Publish one message (``publish_many`` is the batch path)."""
         await self.publish_many([Outgoing(topic, key, payload, event_id=event_id)])
 
     @abstractmethod
@@ -269,3 +299,11 @@ class Bus(_StartStop):
     def table(self, topic: str) -> Subscription:
         """Read all partitions of a compacted topic from the beginning, without a group.
         ``commit`` is a no-op; use ``bus.table_reader.TableReader`` to reduce by key."""
+
+    @abstractmethod
+    def tail(
+        self, topics: Sequence[str], *, from_offsets: Mapping[TopicPartition, int] | None = None
+    ) -> Subscription:
+        """Read ``topics`` without a group: each partition from ``from_offsets`` when given,
+        else from its end at ``start``; a partition added later is read from its beginning
+        (all of it is new). ``commit`` is a no-op; ``seek`` moves the reader."""

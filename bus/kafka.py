@@ -2,7 +2,10 @@
 
 aiokafka's defaults are ``acks=1`` and no idempotence: we set ``acks="all"`` explicitly and
 idempotence from settings (on by default; Tansu, used in tests, has no InitProducerId).
-Every send's future is awaited, per batch, so a failure is never silent.
+Every send's future is awaited, per batch, so a failure is never silent. Records carry no
+timestamp of ours: the producer stamps the publish time (CreateTime), so time-based
+retention counts from arrival even for an old capture replayed; event time is ``ce_time``.
+Connection (TLS, SASL) and topic settings are mapped in ``bus.kafka_config``.
 """
 
 from __future__ import annotations
@@ -11,32 +14,28 @@ import asyncio
 import contextlib
 import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
 from aiokafka.producer.message_accumulator import BatchBuilder
-from aiokafka.structs import OffsetAndMetadata
-from aiokafka.structs import TopicPartition as KafkaTP
 
 from bus.base import (
     Bus,
-    CommitError,
+    BusError,
     Outgoing,
     PartitionsCallback,
-    ProgressClock,
     PublishError,
-    Record,
     Subscription,
-    SubscriptionHealth,
     TopicPartition,
-    offsets_after,
 )
-from bus.metrics import CONSUMED, LAG, PUBLISH_FAILURES, PUBLISHED
+from bus.kafka_assignor import CoPartitionedAssignor
+from bus.kafka_config import connection_options, new_topic
+from bus.kafka_subscription import KafkaSubscription
+from bus.metrics import PUBLISH_FAILURES, PUBLISHED
 from bus.settings import BusSettings
-from schemas.topics import COMPACTED_TOPICS
 
 _KEY_HASHES_KEPT = 1_000_000
 """Keys (MMSIs) whose murmur2 hash is remembered; the cache starts over beyond that."""
@@ -47,13 +46,13 @@ class KafkaBus(Bus):
         self.settings = settings
         self.source = source
         self._producer: AIOKafkaProducer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
         self._key_hashes: dict[bytes, int] = {}
 
     async def start(self) -> None:
         s = self.settings
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap,
-            client_id=s.kafka_client_id,
+            **connection_options(s),
             acks="all",
             enable_idempotence=s.kafka_idempotence,
             linger_ms=s.kafka_linger_ms,
@@ -61,27 +60,49 @@ class KafkaBus(Bus):
             max_batch_size=s.kafka_max_batch_bytes,
             compression_type=None if s.kafka_compression == "none" else s.kafka_compression,
         )
-        await self._producer.start()
+        try:
+            await self._producer.start()
+        except BaseException:
+            producer, self._producer = self._producer, None
+            await producer.stop()
+            raise
 
     async def stop(self) -> None:
+        if self._admin is not None:
+            admin, self._admin = self._admin, None
+            await admin.close()
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
 
+    async def partitions_of(self, topics: Sequence[str]) -> dict[str, set[int]]:
+        """The partitions of ``topics`` now (a missing topic has none), asked of the
+        brokers. Only existing topics are described: describing a missing one would
+        create it on brokers that auto-create topics (Tansu does)."""
+        if self._admin is None:
+            admin = AIOKafkaAdminClient(**connection_options(self.settings))
+            await admin.start()
+            self._admin = admin
+        found: dict[str, set[int]] = {topic: set() for topic in topics}
+        try:
+            existing = set(await self._admin.list_topics()) & set(topics)
+            if existing:
+                for described in await self._admin.describe_topics(sorted(existing)):
+                    if described["error_code"] == 0:
+                        found[described["topic"]] = {
+                            p["partition"] for p in described["partitions"]
+                        }
+        except KafkaError as exc:
+            raise BusError(f"topic metadata unavailable: {exc!r}") from exc
+        return found
+
     async def ensure_topics(self, topics: Iterable[str]) -> None:
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.settings.kafka_bootstrap, client_id=self.settings.kafka_client_id
-        )
+        admin = AIOKafkaAdminClient(**connection_options(self.settings))
         await admin.start()
         try:
             existing = set(await admin.list_topics())
             wanted = [
-                NewTopic(
-                    name=name,
-                    num_partitions=self.settings.partitions,
-                    replication_factor=self.settings.replication_factor,
-                    topic_configs={"cleanup.policy": "compact"} if name in COMPACTED_TOPICS else {},
-                )
+                new_topic(name, self.settings)
                 for name in dict.fromkeys(topics)
                 if name not in existing
             ]
@@ -148,9 +169,10 @@ class KafkaBus(Bus):
     def _consumer(self, group: str | None) -> AIOKafkaConsumer:
         s = self.settings
         return AIOKafkaConsumer(
-            bootstrap_servers=s.kafka_bootstrap,
-            client_id=s.kafka_client_id,
+            **connection_options(s),
             group_id=group,
+            partition_assignment_strategy=(CoPartitionedAssignor,),
+            metadata_max_age_ms=s.kafka_metadata_refresh_ms,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             session_timeout_ms=s.kafka_session_timeout_ms,
@@ -166,160 +188,17 @@ class KafkaBus(Bus):
         on_assigned: PartitionsCallback | None = None,
         on_revoked: PartitionsCallback | None = None,
     ) -> Subscription:
-        return KafkaSubscription(
-            self, list(topics), group, on_assigned, on_revoked, self.settings.stall_after_s
-        )
+        return KafkaSubscription(self, list(topics), group, on_assigned, on_revoked)
 
     def table(self, topic: str) -> Subscription:
-        return KafkaSubscription(self, [topic], None, None, None, self.settings.stall_after_s)
+        return KafkaSubscription(self, [topic], None, None, None, from_offsets={})
+
+    def tail(
+        self, topics: Sequence[str], *, from_offsets: Mapping[TopicPartition, int] | None = None
+    ) -> Subscription:
+        return KafkaSubscription(
+            self, list(topics), None, None, None, from_offsets=from_offsets, from_end=True
+        )
 
 
-class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, owner: KafkaSubscription) -> None:
-        self.owner = owner
-
-    async def on_partitions_revoked(self, revoked: set[KafkaTP]) -> None:
-        for tp in revoked:  # a later owner's offsets, not ours, count from now on
-            self.owner._delivered.pop((tp.topic, tp.partition), None)
-        if self.owner._stopping:
-            return  # stop() already told the owner
-        tps = frozenset((tp.topic, tp.partition) for tp in revoked)
-        if tps and self.owner.on_revoked:
-            await self.owner.on_revoked(tps)
-
-    async def on_partitions_assigned(self, assigned: set[KafkaTP]) -> None:
-        tps = frozenset((tp.topic, tp.partition) for tp in assigned)
-        if tps and self.owner.on_assigned:
-            await self.owner.on_assigned(tps)
-
-
-class KafkaSubscription(Subscription):
-    def __init__(
-        self,
-        bus: KafkaBus,
-        topics: list[str],
-        group: str | None,
-        on_assigned: PartitionsCallback | None,
-        on_revoked: PartitionsCallback | None,
-        stall_after_s: float,
-    ) -> None:
-        self.bus = bus
-        self.topics = topics
-        self.group = group
-        self.on_assigned = on_assigned
-        self.on_revoked = on_revoked
-        self._consumer: AIOKafkaConsumer | None = None
-        self._delivered: dict[TopicPartition, int] = {}
-        self._clock = ProgressClock()
-        self._stall_after_s = stall_after_s
-        self._stopping = False
-
-    async def start(self) -> None:
-        self._stopping = False
-        await self.bus.ensure_topics(self.topics)
-        consumer = self.bus._consumer(self.group)
-        await consumer.start()
-        if self.group is None:
-            # A table: every partition, from the beginning, no group, no commits.
-            partitions = []
-            for topic in self.topics:
-                for p in sorted(consumer.partitions_for_topic(topic) or ()):
-                    partitions.append(KafkaTP(topic, p))
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-        else:
-            consumer.subscribe(self.topics, listener=_Listener(self))
-        self._consumer = consumer
-
-    async def stop(self) -> None:
-        if self._consumer is not None:
-            # aiokafka does not call on_partitions_revoked when leaving: do it here, so a
-            # caller can flush and commit before its partitions go to another member.
-            self._stopping = True
-            assigned = self.assignment()
-            if assigned and self.on_revoked:
-                await self.on_revoked(assigned)
-            consumer, self._consumer = self._consumer, None
-            await consumer.stop()
-
-    def _require(self) -> AIOKafkaConsumer:
-        if self._consumer is None:
-            raise RuntimeError("subscription is not started")
-        return self._consumer
-
-    async def getmany(self, max_records: int = 500, timeout_s: float = 1.0) -> list[Record]:
-        consumer = self._require()
-        fetched = await consumer.getmany(timeout_ms=int(timeout_s * 1000), max_records=max_records)
-        batch: list[Record] = []
-        for tp, messages in fetched.items():
-            for m in messages:
-                batch.append(
-                    Record(
-                        topic=m.topic,
-                        partition=m.partition,
-                        offset=m.offset,
-                        key=None if m.key is None else m.key.decode("utf-8", "replace"),
-                        value=m.value,
-                        headers=tuple(m.headers or ()),
-                        timestamp_ms=m.timestamp,
-                    )
-                )
-            if messages:
-                self._delivered[(tp.topic, tp.partition)] = messages[-1].offset + 1
-                CONSUMED.labels(tp.topic, self.group or "-").inc(len(messages))
-        self._clock.polled(bool(batch))
-        return batch
-
-    async def commit(self, records: Sequence[Record] | None = None) -> None:
-        if self.group is None:
-            return
-        consumer = self._require()
-        offsets = offsets_after(records) if records is not None else dict(self._delivered)
-        assigned = self.assignment()
-        to_commit = {
-            KafkaTP(t, p): OffsetAndMetadata(offset, "")
-            for (t, p), offset in offsets.items()
-            if (t, p) in assigned
-        }
-        if not to_commit:
-            return
-        try:
-            await consumer.commit(to_commit)
-        except CommitFailedError as exc:
-            raise CommitError(f"commit failed (group rebalanced?): {exc}") from exc
-
-    def assignment(self) -> frozenset[TopicPartition]:
-        if self._consumer is None:
-            return frozenset()
-        return frozenset((tp.topic, tp.partition) for tp in self._consumer.assignment())
-
-    async def lag(self) -> int | None:
-        # highwater() comes with each fetch response; end_offsets() is wrong on Tansu
-        # (it returns the start of the last batch), so it is not used here.
-        consumer = self._require()
-        total = 0
-        for tp in consumer.assignment():
-            high = consumer.highwater(tp)
-            if high is None:
-                return None
-            total += max(0, high - await consumer.position(tp))
-        if self.group:
-            LAG.labels(self.group).set(total)
-        return total
-
-    async def health(self) -> SubscriptionHealth:
-        consumer = self._require()
-        # aiokafka issue 1154: the fetch task can die while the consumer looks alive.
-        fetch_task = getattr(getattr(consumer, "_fetcher", None), "_fetch_task", None)
-        if fetch_task is not None and fetch_task.done():
-            return SubscriptionHealth(alive=False, reason="the fetcher task has stopped")
-        return self._clock.judge(await self.lag(), len(self.assignment()), self._stall_after_s)
-
-    async def caught_up(self) -> bool:
-        """True when every assigned partition has been read to its high-water mark."""
-        consumer = self._require()
-        for tp in consumer.assignment():
-            high = consumer.highwater(tp)
-            if high is None or await consumer.position(tp) < high:
-                return False
-        return True
+__all__ = ["KafkaBus", "KafkaSubscription"]

@@ -2,7 +2,10 @@
 redelivery of what was not committed, compacted topics kept whole for table readers.
 
 It serves the embedded default (``lookout up``, one process) and unit tests. It is not a
-stand-in for Kafka in the Kafka tests: the contract suite runs against both.
+stand-in for Kafka in the Kafka tests: the contract suite runs against both. Where later
+code relies on Kafka's behaviour it does the same: co-partitioned assignment, partitions
+served in turn within a batch, commits that move back accepted. It differs where one
+process must not lose data: a record some group has not committed yet is never trimmed.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ import time
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bus.assignment import copartitioned
 from bus.base import (
     Bus,
+    BusError,
     Outgoing,
     PartitionsCallback,
     ProgressClock,
@@ -26,7 +31,6 @@ from bus.base import (
     Subscription,
     SubscriptionHealth,
     TopicPartition,
-    offsets_after,
 )
 from bus.metrics import CONSUMED, PUBLISHED
 from schemas.topics import COMPACTED_TOPICS
@@ -61,6 +65,9 @@ class _Partition:
     """Full chunks of exactly ``_CHUNK`` rows, then ``tail`` (fewer)."""
     tail: list[_Row] = field(default_factory=list)
     next_offset: int = 0
+    trim_at: float = 0.0
+    """Trim again only beyond this many rows (rows kept for uncommitted groups would
+    otherwise make every publish try again)."""
 
     def __len__(self) -> int:
         return len(self.chunks) * _CHUNK + len(self.tail)
@@ -89,19 +96,25 @@ class _Partition:
     def rows(self) -> list[_Row]:
         return [row for chunk in self.chunks for row in chunk] + self.tail
 
-    def trim(self, keep: int) -> None:
+    def trim(self, keep: int, floor: int | None = None) -> None:
         """Bound memory: drop the oldest records (time-based topics) or older values of the
-        same key (compacted topics, as Kafka's cleaner would)."""
+        same key (compacted topics, as Kafka's cleaner would), but none at or after
+        ``floor`` (the lowest offset a consumer group has not committed yet)."""
         if len(self) <= keep:
             return
         rows = self.rows()
         if self.compacted:
-            latest: dict[str | None, _Row] = {}
+            newest: dict[str | None, int] = {}
             for row in rows:
-                latest[row[3]] = row
-            kept = sorted(latest.values(), key=lambda r: r[2])
+                newest[row[3]] = row[2]
+            kept = [
+                r for r in rows if newest[r[3]] == r[2] or (floor is not None and r[2] >= floor)
+            ]
         else:
-            kept = rows[-keep:]
+            droppable = len(rows) - keep
+            if floor is not None:
+                droppable = min(droppable, bisect.bisect_left(self.offsets, floor))
+            kept = rows[droppable:]
         full = len(kept) - len(kept) % _CHUNK
         self.chunks = [tuple(kept[i : i + _CHUNK]) for i in range(0, full, _CHUNK)]
         self.tail = kept[full:]
@@ -166,8 +179,9 @@ class MemoryBus(Bus):
                 index = partition_for(key, len(parts), self._keyless)
             part = parts[index]
             part.append((topic, index, part.next_offset, key, value, tuple(headers), now_ms))
-            if len(part) > limit:
-                part.trim(self.max_records_per_partition)
+            if len(part) > limit and len(part) > part.trim_at:
+                part.trim(self.max_records_per_partition, self._uncommitted_from(topic, index))
+                part.trim_at = len(part) * 1.25
         for topic, count in Counter(m.topic for m in messages).items():
             PUBLISHED.labels(topic).inc(count)
         # Wake every waiting reader, then arm the event again for the next publish.
@@ -192,6 +206,25 @@ class MemoryBus(Bus):
     def table(self, topic: str) -> Subscription:
         return MemorySubscription(self, [topic], None, None, None)
 
+    def tail(
+        self, topics: Sequence[str], *, from_offsets: Mapping[TopicPartition, int] | None = None
+    ) -> Subscription:
+        return MemorySubscription(
+            self, list(topics), None, None, None, from_offsets=from_offsets or {}, from_end=True
+        )
+
+    def _uncommitted_from(self, topic: str, partition: int) -> int | None:
+        """The lowest offset some group still has to commit in this partition (a group
+        reading the topic that committed nothing has to commit all); None: no group."""
+        floor: int | None = None
+        for group in self._groups.values():
+            offset = group.committed.get((topic, partition))
+            if offset is None and any(topic in m.topics for m in group.members):
+                offset = 0
+            if offset is not None:
+                floor = offset if floor is None else min(floor, offset)
+        return floor
+
     # group coordination -------------------------------------------------------------
 
     def _group(self, name: str) -> _Group:
@@ -201,10 +234,12 @@ class MemoryBus(Bus):
         group.generation += 1
         if not group.members:
             return
-        topics = sorted({t for m in group.members for t in m.topics})
-        tps = [(t, p) for t in topics for p in range(len(self._topic(t)))]
-        for index, member in enumerate(group.members):
-            member._target = frozenset(tps[index :: len(group.members)])
+        # Member ids in join order, as the broker's sorted ids are on Kafka.
+        members = {f"{index:08d}": member for index, member in enumerate(group.members)}
+        subscriptions = {mid: set(member.topics) for mid, member in members.items()}
+        partitions = {t: range(len(self._topic(t))) for ts in subscriptions.values() for t in ts}
+        for mid, tps in copartitioned(subscriptions, partitions).items():
+            members[mid]._target = frozenset(tps)
 
     def end_offset(self, tp: TopicPartition) -> int:
         return self._topic(tp[0])[tp[1]].next_offset
@@ -219,8 +254,14 @@ class MemorySubscription(Subscription):
         on_assigned: PartitionsCallback | None,
         on_revoked: PartitionsCallback | None,
         stall_after_s: float = 60.0,
+        *,
+        from_offsets: Mapping[TopicPartition, int] | None = None,
+        from_end: bool = False,
     ) -> None:
         self.bus = bus
+        self._from_offsets = dict(from_offsets or {})
+        self._from_end = from_end
+        self._first_partition = 0
         self.topics = topics
         self.group_name = group
         self._on_assigned = on_assigned
@@ -291,12 +332,19 @@ class MemorySubscription(Subscription):
         added = self._target - self._assigned - self._held_by_others()
         if not added:
             return
-        committed = self.bus._group(self.group_name).committed if self.group_name else {}
         for tp in added:
-            self._positions[tp] = committed.get(tp, 0)
+            self._positions[tp] = self._start_position(tp)
         self._assigned = self._assigned | added
         if self._on_assigned:
             await self._on_assigned(added)
+
+    def _start_position(self, tp: TopicPartition) -> int:
+        if self.group_name is not None:
+            return self.bus._group(self.group_name).committed.get(tp, 0)
+        offset = self._from_offsets.get(tp)
+        if offset is not None:
+            return offset
+        return self.bus.end_offset(tp) if self._from_end else 0
 
     async def getmany(self, max_records: int = 500, timeout_s: float = 1.0) -> list[Record]:
         if not self._running:
@@ -312,27 +360,53 @@ class MemorySubscription(Subscription):
             await self.bus._wait_for_data(min(remaining, 0.25))
 
     def _take(self, max_records: int) -> list[Record]:
+        """Up to ``max_records``, partitions served in turn as Kafka's fetcher does: each
+        gets a fair share first (the first partition rotates between calls), then what is
+        left of the batch is filled in the same order."""
+        if not self._assigned:
+            return []
+        tps = sorted(self._assigned)
+        first = self._first_partition % len(tps)
+        self._first_partition = first + 1
+        order = tps[first:] + tps[:first]
         batch: list[Record] = []
-        for tp in sorted(self._assigned):
-            room = max_records - len(batch)
-            if room <= 0:
-                break
-            part = self.bus._topic(tp[0])[tp[1]]
-            got = part.read(self._positions[tp], room)
-            if got:
-                self._positions[tp] = got[-1].offset + 1
-                batch.extend(got)
-                CONSUMED.labels(tp[0], self.group_name or "-").inc(len(got))
+        for share in (max(1, max_records // len(order)), max_records):
+            for tp in order:
+                room = min(share, max_records - len(batch))
+                if room <= 0:
+                    break
+                part = self.bus._topic(tp[0])[tp[1]]
+                got = part.read(self._positions[tp], room)
+                if got:
+                    self._positions[tp] = got[-1].offset + 1
+                    batch.extend(got)
+                    CONSUMED.labels(tp[0], self.group_name or "-").inc(len(got))
         return batch
 
-    async def commit(self, records: Sequence[Record] | None = None) -> None:
+    async def commit_offsets(self, offsets: Mapping[TopicPartition, int]) -> None:
         if self.group_name is None:
             return
-        offsets = offsets_after(records) if records is not None else dict(self._positions)
         committed = self.bus._group(self.group_name).committed
         for tp, offset in offsets.items():
-            if tp in self._assigned and offset > committed.get(tp, 0):
+            if tp in self._assigned:
                 committed[tp] = offset
+
+    def _require_assigned(self, tp: TopicPartition) -> None:
+        if tp not in self._assigned:
+            raise BusError(f"{tp[0]}[{tp[1]}] is not assigned to this reader")
+
+    async def seek(self, tp: TopicPartition, offset: int) -> None:
+        self._require_assigned(tp)
+        self._positions[tp] = offset
+
+    async def position(self, tp: TopicPartition) -> int:
+        self._require_assigned(tp)
+        return self._positions[tp]
+
+    async def committed(self, tp: TopicPartition) -> int | None:
+        if self.group_name is None:
+            return None
+        return self.bus._group(self.group_name).committed.get(tp)
 
     def assignment(self) -> frozenset[TopicPartition]:
         return self._assigned

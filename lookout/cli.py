@@ -89,5 +89,20 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def run() -> None:
+    """The ``lookout`` entry point: a bad setting is the user's mistake, so it gets one
+    clear line per problem and exit code 2, not a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        app()
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            where = f"LOOKOUT_{field.upper()}" if field else exc.title
+            typer.echo(f"lookout: invalid setting {where}: {error['msg']}", err=True)
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    run()

@@ -18,7 +18,8 @@ from bus.kafka import KafkaBus
 from bus.memory import MemoryBus
 from store.embedded import EmbeddedPostgres
 from tests.support.pg import postgres_data_dir
-from tests.support.tansu import TansuBroker
+from tests.support.tansu import TansuBroker, free_port
+from tests.support.tcp_proxy import TcpProxy
 
 CORPORA = Path(__file__).resolve().parent / "corpora"
 
@@ -48,7 +49,55 @@ def kafka_settings(kafka_bootstrap: str) -> BusSettings:
         kafka_session_timeout_ms=6000,
         kafka_heartbeat_interval_ms=500,
         kafka_linger_ms=2,
+        kafka_metadata_refresh_ms=500,
+        # One broker: production's 3 replicas / 2 in sync cannot be met (an external
+        # cluster sets its own through the environment).
+        replication_factor=int(os.environ.get("LOOKOUT_REPLICATION_FACTOR", "1")),
+        min_insync_replicas=int(os.environ.get("LOOKOUT_MIN_INSYNC_REPLICAS", "1")),
     )
+
+
+@pytest.fixture(scope="session")
+def proxied_kafka(
+    tmp_path_factory: pytest.TempPathFactory, kafka_settings: BusSettings
+) -> Iterator[tuple[BusSettings, TcpProxy]]:
+    """A second Tansu that clients reach only through a ``TcpProxy`` (its advertised
+    listener is the proxy), for outage tests: ``cut()`` and ``restore()`` the proxy."""
+    if os.environ.get("LOOKOUT_KAFKA_BOOTSTRAP"):
+        pytest.skip("outage tests need their own broker behind a proxy")
+    broker_port = free_port()
+    proxy = TcpProxy("127.0.0.1", broker_port)
+    broker = TansuBroker(
+        tmp_path_factory.mktemp("tansu-proxied") / "tansu.log",
+        port=broker_port,
+        advertised_port=proxy.port,
+    )
+    broker.start()
+    proxy.start()
+    try:
+        yield kafka_settings.model_copy(update={"kafka_bootstrap": proxy.address}), proxy
+    finally:
+        proxy.stop()
+        broker.stop()
+
+
+@pytest.fixture
+def kafka_proxy(proxied_kafka: tuple[BusSettings, TcpProxy]) -> Iterator[TcpProxy]:
+    """The proxy of ``proxied_kafka``, restored after the test whatever it cut."""
+    _, proxy = proxied_kafka
+    proxy.restore()
+    try:
+        yield proxy
+    finally:
+        proxy.restore()
+
+
+@pytest.fixture
+def proxied_kafka_settings(
+    proxied_kafka: tuple[BusSettings, TcpProxy], kafka_proxy: TcpProxy
+) -> BusSettings:
+    """Bus settings that reach the proxied Tansu (pair with ``kafka_proxy``)."""
+    return proxied_kafka[0]
 
 
 @pytest.fixture

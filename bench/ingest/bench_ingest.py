@@ -150,7 +150,11 @@ def main() -> None:
             broker.start()
             try:
                 settings = BusSettings(
-                    bus="kafka", kafka_bootstrap=broker.bootstrap, kafka_idempotence=False
+                    bus="kafka",
+                    kafka_bootstrap=broker.bootstrap,
+                    kafka_idempotence=False,
+                    replication_factor=1,  # one broker
+                    min_insync_replicas=1,
                 )
                 kafka_s, read = asyncio.run(bench_pipeline(capture, KafkaBus(settings)))
             finally:
