@@ -44,7 +44,7 @@ def build_services(
             Service("ingest-demo", functools.partial(run_demo_feed, bus, ingest_settings))
         )
     sink = StoreSink(bus, StoreSettings(database_url=database_url))
-    health.register("store-sink", sink.health)
+    health.register("store-sink", sink.readiness)
     services.append(Service("store-sink", sink.run))
     return services
 

@@ -228,4 +228,12 @@ def decode_value(attributes: CloudEventAttributes, value: bytes, expected: type[
     try:
         return cls.model_validate_json(value)
     except ValidationError as exc:
-        raise EnvelopeError(f"invalid {attributes.type} value: {exc}") from exc
+        raise EnvelopeError(f"invalid {attributes.type} value: {_summary(exc)}") from exc
+
+
+def _summary(exc: ValidationError, most: int = 5) -> str:
+    """``field: message`` per error, on one line (a reason for a dead letter or a log)."""
+    errors = exc.errors(include_url=False, include_input=False)
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in errors]
+    more = f" (and {len(parts) - most} more)" if len(parts) > most else ""
+    return "; ".join(parts[:most]) + more

@@ -1,11 +1,16 @@
-"""Turn a micro-batch of records into typed events, skipping (and counting) bad ones."""
+"""Turn a micro-batch of records into typed events; what cannot be read is set aside.
+
+Every event keeps the record it came from, so whatever is later refused (by the database,
+or by the time bounds of the partitions) goes to the dead-letter topic as the original
+bytes and headers, never silently.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
-import structlog
 from pydantic import ValidationError
 
 from bus.base import Record
@@ -15,10 +20,7 @@ from schemas.envelope import EnvelopeError
 from schemas.patrol import PatrolReport
 from schemas.safety import SafetyMessage
 from schemas.topics import Topic
-from store.metrics import SKIPPED
 from store.write_positions import PositionRow, position_row
-
-log = structlog.get_logger(__name__)
 
 SINK_TOPICS: tuple[Topic, ...] = (
     Topic.AIS_POSITIONS,
@@ -28,6 +30,47 @@ SINK_TOPICS: tuple[Topic, ...] = (
     Topic.AIS_SAFETY,
 )
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A record the sink cannot store, and why (the ``dlq_reason`` of its dead letter)."""
+
+    record: Record
+    reason: str
+
+
+@dataclass(slots=True)
+class Part(Generic[T]):
+    """Events of one kind, each beside the record it was decoded from (``records`` is
+    empty when a batch is built without records, as the benchmark does)."""
+
+    items: list[T] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+
+    def add(self, item: T, record: Record) -> None:
+        self.items.append(item)
+        self.records.append(record)
+
+    def cut(self, start: int, end: int) -> Part[T]:
+        return Part(self.items[start:end], self.records[start:end])
+
+    def take_out(self, refuse: Callable[[T], str | None]) -> list[Refusal]:
+        """Remove the items ``refuse`` gives a reason for; returns them as refusals."""
+        kept: Part[T] = Part()
+        refused: list[Refusal] = []
+        for n, item in enumerate(self.items):
+            reason = refuse(item)
+            if reason is None:
+                kept.items.append(item)
+                if self.records:
+                    kept.records.append(self.records[n])
+            elif self.records:
+                refused.append(Refusal(self.records[n], reason))
+        self.items, self.records = kept.items, kept.records
+        return refused
+
 
 @dataclass
 class DecodedBatch:
@@ -36,7 +79,16 @@ class DecodedBatch:
     patrol_reports: list[PatrolReport] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     safety_messages: list[SafetyMessage] = field(default_factory=list)
-    skipped: int = 0
+    position_records: list[Record] = field(default_factory=list)
+    static_records: list[Record] = field(default_factory=list)
+    patrol_records: list[Record] = field(default_factory=list)
+    alert_records: list[Record] = field(default_factory=list)
+    safety_records: list[Record] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+    """Records for the dead-letter topic, with their reasons."""
+    skipped: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Records that carry nothing to store, by (topic, reason): tombstones, positions
+    without a position. Normal traffic, counted, not dead letters."""
 
     def size(self) -> int:
         return (
@@ -47,60 +99,124 @@ class DecodedBatch:
             + len(self.safety_messages)
         )
 
-    def split(self) -> list[DecodedBatch]:
-        """One batch per event (to find the one the database refuses)."""
+    def records(self) -> list[Record]:
         return [
-            *(DecodedBatch(positions=[row]) for row in self.positions),
-            *(DecodedBatch(static_reports=[r]) for r in self.static_reports),
-            *(DecodedBatch(patrol_reports=[r]) for r in self.patrol_reports),
-            *(DecodedBatch(alerts=[a]) for a in self.alerts),
-            *(DecodedBatch(safety_messages=[m]) for m in self.safety_messages),
+            *self.position_records,
+            *self.static_records,
+            *self.patrol_records,
+            *self.alert_records,
+            *self.safety_records,
         ]
 
-
-def _skip(batch: DecodedBatch, record: Record, reason: str, detail: str = "") -> None:
-    batch.skipped += 1
-    SKIPPED.labels(record.topic, reason).inc()
-    if reason == "undecodable":  # the others are normal traffic, counted but not logged
-        log.warning(
-            "record skipped",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            reason=reason,
-            detail=detail[:300],
+    def parts(
+        self,
+    ) -> tuple[
+        Part[PositionRow], Part[StaticReport], Part[PatrolReport], Part[Alert], Part[SafetyMessage]
+    ]:
+        return (
+            Part(self.positions, self.position_records),
+            Part(self.static_reports, self.static_records),
+            Part(self.patrol_reports, self.patrol_records),
+            Part(self.alerts, self.alert_records),
+            Part(self.safety_messages, self.safety_records),
         )
+
+    @classmethod
+    def of_parts(
+        cls,
+        positions: Part[PositionRow],
+        static_reports: Part[StaticReport],
+        patrol_reports: Part[PatrolReport],
+        alerts: Part[Alert],
+        safety_messages: Part[SafetyMessage],
+    ) -> DecodedBatch:
+        return cls(
+            positions=positions.items,
+            static_reports=static_reports.items,
+            patrol_reports=patrol_reports.items,
+            alerts=alerts.items,
+            safety_messages=safety_messages.items,
+            position_records=positions.records,
+            static_records=static_reports.records,
+            patrol_records=patrol_reports.records,
+            alert_records=alerts.records,
+            safety_records=safety_messages.records,
+        )
+
+    def halves(self) -> tuple[DecodedBatch, DecodedBatch]:
+        """Two batches of about half the events each (to find the ones the database
+        refuses in log2(n) rounds rather than n)."""
+        positions, static_reports, patrol_reports, alerts, safety_messages = self.parts()
+        budget = self.size() // 2
+        p1, p2, budget = _split(positions, budget)
+        s1, s2, budget = _split(static_reports, budget)
+        r1, r2, budget = _split(patrol_reports, budget)
+        a1, a2, budget = _split(alerts, budget)
+        m1, m2, budget = _split(safety_messages, budget)
+        return self.of_parts(p1, s1, r1, a1, m1), self.of_parts(p2, s2, r2, a2, m2)
+
+    def refuse_positions(self, refuse: Callable[[PositionRow], str | None]) -> None:
+        part = Part(self.positions, self.position_records)
+        self.refused += part.take_out(refuse)
+        self.positions, self.position_records = part.items, part.records
+
+    def refuse_alerts(self, refuse: Callable[[Alert], str | None]) -> None:
+        part = Part(self.alerts, self.alert_records)
+        self.refused += part.take_out(refuse)
+        self.alerts, self.alert_records = part.items, part.records
+
+    def count_skipped(self, record: Record, reason: str) -> None:
+        key = (record.topic, reason)
+        self.skipped[key] = self.skipped.get(key, 0) + 1
+
+
+def _split(part: Part[T], budget: int) -> tuple[Part[T], Part[T], int]:
+    """The first ``budget`` events of ``part``, the rest, and what is left of the budget."""
+    n = len(part.items)
+    take = min(n, budget)
+    return part.cut(0, take), part.cut(take, n), budget - take
 
 
 def decode_batch(
     records: Sequence[Record], meaning: Mapping[str, Topic] | None = None
 ) -> DecodedBatch:
-    """Bad input never stops the pipe: an undecodable record is logged, counted and
-    skipped; its offset is committed with the rest (redelivering it would fail again).
-    ``meaning`` maps topic names to what they carry when they are not the defaults."""
+    """Bad input never stops the pipe: a record that cannot be read (unknown ``ce_type``
+    or version, missing headers, a value that does not validate) becomes a refusal with
+    its reason, for the dead-letter topic; the rest is decoded. ``meaning`` maps topic
+    names to what they carry when they are not the defaults."""
     batch = DecodedBatch()
     for record in records:
         if record.value is None:
-            _skip(batch, record, "tombstone")
+            batch.count_skipped(record, "tombstone")
             continue
         topic = meaning.get(record.topic) if meaning else record.topic
         try:
             if topic == Topic.AIS_POSITIONS:
                 row = position_row(record.decode(PositionReport))
                 if row is None:
-                    _skip(batch, record, "no_position")
+                    batch.count_skipped(record, "no_position")
                 else:
                     batch.positions.append(row)
+                    batch.position_records.append(record)
             elif topic == Topic.AIS_STATIC:
                 batch.static_reports.append(record.decode(StaticReport))
+                batch.static_records.append(record)
             elif topic == Topic.PATROL_REPORTS:
                 batch.patrol_reports.append(record.decode(PatrolReport))
+                batch.patrol_records.append(record)
             elif topic == Topic.FUSION_ALERTS:
                 batch.alerts.append(record.decode(Alert))
+                batch.alert_records.append(record)
             elif topic == Topic.AIS_SAFETY:
                 batch.safety_messages.append(record.decode(SafetyMessage))
+                batch.safety_records.append(record)
             else:
-                _skip(batch, record, "unknown_topic")
+                batch.refused.append(Refusal(record, f"the sink does not read {record.topic}"))
         except (EnvelopeError, ValidationError, ValueError) as exc:
-            _skip(batch, record, "undecodable", str(exc))
+            batch.refused.append(Refusal(record, f"undecodable: {_reason_of(exc)}"))
     return batch
+
+
+def _reason_of(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text[:500] if text else type(exc).__name__

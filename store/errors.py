@@ -17,9 +17,19 @@ class QueryError(StoreError, ValueError):
 
 
 class SinkError(StoreError):
-    """The sink met a database error that retrying cannot fix (not a lost connection)."""
+    """The sink cannot go on with its batch; the message is the reason it reports."""
+
+
+class SchemaNotReadyError(SinkError):
+    """The database lacks migrations this code needs (e.g. "schema not migrated (have 5,
+    need 6)"): the sink waits for ``lookout db migrate``."""
+
+
+class SinkHaltedError(SinkError):
+    """Most of a batch would go to the dead-letter topic: something is wrong beyond the
+    records (a constraint, a producer version), so the sink stops instead."""
 
 
 class RefusedDataError(StoreError):
     """An event the store cannot hold (e.g. dated on a day whose partition cannot be
-    bounded): it would be refused again on every try, so the sink skips it."""
+    bounded): it would be refused again on every try, so the sink dead-letters it."""

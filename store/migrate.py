@@ -7,6 +7,7 @@ applied file that was edited afterwards is refused rather than silently divergin
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -89,6 +90,48 @@ def render(migration: Migration, backend: TimeSeriesBackend, settings: StoreSett
     return text
 
 
+@dataclass(frozen=True)
+class SchemaState:
+    """Which of the migrations this code ships are applied to a database."""
+
+    applied: frozenset[int]
+    shipped: frozenset[int]
+
+    @property
+    def missing(self) -> list[int]:
+        return sorted(self.shipped - self.applied)
+
+    @property
+    def ready(self) -> bool:
+        return not self.missing
+
+    @property
+    def reason(self) -> str:
+        """e.g. "schema not migrated (have 5, need 6)"; "schema up to date" when ready."""
+        if self.ready:
+            return "schema up to date"
+        have = max(self.applied, default=0)
+        return f"schema not migrated (have {have}, need {max(self.shipped)})"
+
+
+@functools.cache
+def shipped_versions(directory: Path = MIGRATIONS_DIR) -> frozenset[int]:
+    """The numbers of the migrations in ``store/migrations``: the schema this code needs."""
+    return frozenset(m.version for m in discover(directory))
+
+
+async def schema_state(conn: Conn) -> SchemaState:
+    """Read-only (it works on a standby and with a role that may only read): a database
+    never migrated has no ``schema_migrations`` table and nothing applied."""
+    cur = await conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    row = await cur.fetchone()
+    applied: frozenset[int] = frozenset()
+    if row is not None and row[0]:
+        cur = await conn.execute("SELECT version FROM schema_migrations")
+        applied = frozenset(int(v) for (v,) in await cur.fetchall())
+    return SchemaState(applied=applied, shipped=shipped_versions())
+
+
 async def _applied(conn: Conn) -> dict[int, str]:
     await conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -151,12 +194,19 @@ async def maintain_time_series(
                 await conn.execute(statement.encode())
             continue
         created = await timeseries.ensure_partitions(
-            conn, table, timeseries.days_ahead(day, settings.partitions_ahead_days)
+            conn,
+            table,
+            timeseries.days_ahead(day, settings.partitions_ahead_days),
+            lock_timeout_ms=settings.partition_lock_timeout_ms,
         )
         report.partitions_created += len(created)
         if settings.retention_days is not None:
             report.partitions_dropped += await timeseries.drop_expired_partitions(
-                conn, table, settings.retention_days, day
+                conn,
+                table,
+                settings.retention_days,
+                day,
+                lock_timeout_ms=settings.partition_lock_timeout_ms,
             )
 
 

@@ -159,14 +159,35 @@ async def existing_partition_days(conn: Conn, table: TimeSeriesTable) -> set[dat
     return days
 
 
-async def ensure_partitions(conn: Conn, table: TimeSeriesTable, days: Iterable[date]) -> set[date]:
+DEFAULT_LOCK_TIMEOUT_MS = 5000
+
+
+async def _limit_lock_wait(conn: Conn, lock_timeout_ms: int) -> None:
+    """Partition DDL takes an exclusive lock on the parent table, and waits behind every
+    open transaction on it (a long analyst query, say), while every writer queues behind
+    the DDL: the whole table would stall. Bounded, the DDL gives up (SQLSTATE 55P03) and
+    is retried instead. For the current transaction only."""
+    await conn.execute(
+        "SELECT set_config('lock_timeout', %s, true)", (f"{max(int(lock_timeout_ms), 1)}ms",)
+    )
+
+
+async def ensure_partitions(
+    conn: Conn,
+    table: TimeSeriesTable,
+    days: Iterable[date],
+    *,
+    lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
+) -> set[date]:
     """Create the daily partitions that are missing; returns the days created. Runs in its
-    own transaction under an advisory lock, so two sinks never race on the same day."""
+    own transaction under an advisory lock, so two sinks never race on the same day, with
+    ``lock_timeout`` bounding every lock wait."""
     wanted = set(days)
     created: set[date] = set()
     if not wanted:
         return created
     async with conn.transaction():
+        await _limit_lock_wait(conn, lock_timeout_ms)
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"part:{table.name}",))
         missing = wanted - await existing_partition_days(conn, table)
         for day in sorted(missing):
@@ -190,12 +211,18 @@ def days_ahead(today: date, ahead_days: int) -> list[date]:
 
 
 async def drop_expired_partitions(
-    conn: Conn, table: TimeSeriesTable, retention_days: int, today: date
+    conn: Conn,
+    table: TimeSeriesTable,
+    retention_days: int,
+    today: date,
+    *,
+    lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
 ) -> list[str]:
     """Drop whole days older than the retention (cheap: no DELETE, no vacuum)."""
     oldest_kept = today - timedelta(days=retention_days)
     dropped: list[str] = []
     async with conn.transaction():
+        await _limit_lock_wait(conn, lock_timeout_ms)
         for day in sorted(await existing_partition_days(conn, table)):
             if day < oldest_kept:
                 name = partition_name(table, day)
@@ -204,26 +231,102 @@ async def drop_expired_partitions(
     return dropped
 
 
+@dataclass(frozen=True)
+class PartitionBounds:
+    """Which event times may be stored, so that partitions on demand stay bounded: an
+    event from a receiver with a broken clock must not create a partition for any day
+    from 2000 to 2099 (issue 12). Judged against the database's clock, the one the
+    retention runs on."""
+
+    clock: datetime
+    """The database's ``now()``."""
+    max_ahead: timedelta
+    retention_days: int | None
+    max_new_partitions: int
+
+    def refusal(self, instant: datetime) -> str | None:
+        """Why an event at ``instant`` cannot be stored, or None."""
+        if instant > self.clock + self.max_ahead:
+            return (
+                f"event time {_iso(instant)} is more than {_span(self.max_ahead)} ahead "
+                f"of the database clock ({_iso(self.clock)})"
+            )
+        if self.retention_days is not None:
+            oldest_kept = day_of(self.clock) - timedelta(days=self.retention_days)
+            if day_of(instant) < oldest_kept:
+                return (
+                    f"event time {_iso(instant)} is older than the retention window "
+                    f"({self.retention_days} days, oldest day kept {oldest_kept.isoformat()})"
+                )
+        return None
+
+    def beyond_cap(self, new_days: Iterable[tuple[str, date]]) -> dict[tuple[str, date], str]:
+        """The (table, day) partitions a batch may not create: past the first
+        ``max_new_partitions``, the days nearest the clock coming first (a backlog of
+        recent days is likelier real than one odd day of 2004)."""
+        today = day_of(self.clock)
+        ordered = sorted(set(new_days), key=lambda td: (abs((td[1] - today).days), td))
+        return {
+            (name, day): (
+                f"event day {day.isoformat()} would need a new {name} partition beyond the "
+                f"{self.max_new_partitions} one batch may create"
+            )
+            for name, day in ordered[self.max_new_partitions :]
+        }
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _span(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    if seconds % 86400 == 0:
+        days = int(seconds // 86400)
+        return f"{days} day" + ("s" if days != 1 else "")
+    return f"{seconds:g} s"
+
+
+async def database_clock(conn: Conn) -> datetime:
+    cur = await conn.execute("SELECT now()")
+    row = await cur.fetchone()
+    if row is None:  # pragma: no cover - SELECT now() always answers one row
+        raise RuntimeError("SELECT now() returned no row")
+    clock: datetime = row[0]
+    return clock
+
+
 class PartitionKeeper:
     """Remembers which daily partitions exist, so a batch with a day not yet created
     (a replay of last year, a clock ahead) creates it first instead of failing."""
 
-    def __init__(self, backend: TimeSeriesBackend) -> None:
+    def __init__(
+        self, backend: TimeSeriesBackend, *, lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS
+    ) -> None:
         self.backend = backend
+        self.lock_timeout_ms = lock_timeout_ms
         self._known: dict[str, set[date]] = {}
 
     def forget(self) -> None:
         self._known.clear()
+
+    async def known_days(self, conn: Conn, table: TimeSeriesTable) -> set[date]:
+        """The days that have a partition (native); empty for TimescaleDB, which makes its
+        chunks itself."""
+        if self.backend is not TimeSeriesBackend.NATIVE:
+            return set()
+        known = self._known.get(table.name)
+        if known is None:
+            known = self._known[table.name] = await existing_partition_days(conn, table)
+        return known
 
     async def ensure(self, conn: Conn, table: TimeSeriesTable, days: Iterable[date]) -> None:
         """Call outside the batch's transaction: DDL commits on its own, and a partition
         created for a batch that then fails is harmless."""
         if self.backend is not TimeSeriesBackend.NATIVE:
             return
-        known = self._known.get(table.name)
-        if known is None:
-            known = self._known[table.name] = await existing_partition_days(conn, table)
+        known = await self.known_days(conn, table)
         missing = set(days) - known
         if missing:
-            await ensure_partitions(conn, table, missing)
+            await ensure_partitions(conn, table, missing, lock_timeout_ms=self.lock_timeout_ms)
             known |= missing

@@ -16,6 +16,7 @@ from lookout import __version__
 from lookout.checks import database_check
 from lookout.services import Service
 from lookout.standalone import run_standalone
+from schemas.topics import Topic
 from store.decode import SINK_TOPICS
 from store.migrate import migrate_database
 from store.settings import StoreSettings
@@ -28,10 +29,10 @@ async def _run_sink(migrate_first: bool) -> None:
         await migrate_database(settings)
     bus = make_bus(BusSettings(), source="/lookout/sink")
     async with bus:
-        await bus.ensure_topics(list(SINK_TOPICS))
+        await bus.ensure_topics([*SINK_TOPICS, Topic.DEADLETTER])
         sink = StoreSink(bus, settings)
         health = HealthRegistry(__version__)
-        health.register("store-sink", sink.health)
+        health.register("store-sink", sink.readiness)
         health.register("database", database_check(settings.database_url))
         await run_standalone([Service("store-sink", sink.run)], health)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from bus.base import Outgoing, Record
+from bus.base import Bus, Outgoing, Record
 from store.db import connect
 
 # Columns that number writes (alerts.change_seq, for the live stream): how many writes a
@@ -53,3 +54,19 @@ async def wait_for(condition: Callable[[], Awaitable[bool]], timeout_s: float, w
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
         await asyncio.sleep(0.1)
+
+
+async def read_topic(bus: Bus, topic: str, expected: int, timeout_s: float = 30) -> list[Record]:
+    """The first ``expected`` records of ``topic`` (a fresh group, from the beginning)."""
+    found: list[Record] = []
+    async with bus.subscribe([topic], group=f"reader-{uuid.uuid4().hex[:8]}") as sub:
+        deadline = time.monotonic() + timeout_s
+        while len(found) < expected:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(found)} of {expected} records on {topic}")
+            found += await sub.getmany(max_records=expected, timeout_s=0.2)
+    return found
+
+
+def header(record: Record, name: str) -> str | None:
+    return next((v.decode() for k, v in record.headers if k == name), None)

@@ -1,9 +1,11 @@
-"""One bad record never stops the sink; a wrong clock never freezes a vessel; type 24's
-parts end the same whatever the batch boundaries; area questions leave the loop free."""
+"""One bad record never stops the sink (it goes to the dead-letter topic), a bug is never
+mistaken for one; a wrong clock never freezes a vessel; type 24's parts end the same
+whatever the batch boundaries; area questions leave the loop free."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,15 +19,13 @@ from schemas.topics import Topic
 from store import sink as sink_module
 from store import timeseries
 from store.db import Conn
-from store.decode import DecodedBatch
 from store.errors import RefusedDataError
 from store.models import BoundingBox
 from store.queries import latest_vessels_in_bbox
 from store.settings import StoreSettings
 from store.sink import StoreSink
-from store.write_positions import position_row
 from tests.store.factories import T0, patrol, position, static
-from tests.store.support import count, records_of, snapshot, wait_for
+from tests.store.support import count, header, read_topic, records_of, snapshot, wait_for
 
 pytestmark = pytest.mark.postgres
 
@@ -42,21 +42,30 @@ def test_the_last_representable_day_has_no_partition_bounds_it_is_refused_data()
         timeseries.partition_bounds(date.max)
 
 
-async def test_a_position_dated_9999_is_skipped_and_the_rest_written(
+async def test_a_position_dated_9999_goes_to_the_dead_letter_topic_and_the_rest_is_written(
     db_url: str, store_settings: StoreSettings
 ) -> None:
-    sink = StoreSink(MemoryBus(source="/tests"), store_settings)
-    good = position_row(position(525_000_001, 1, -8.0, 115.0))
-    doomed = position_row(position(525_000_002, 0, -8.0, 115.0))
-    assert good is not None and doomed is not None
-    doomed = (LAST_DAY, *doomed[1:])  # built as a row: independent of what ingest lets in
-    counts = await sink._write_retrying(DecodedBatch(positions=[doomed, good]))
+    bus = MemoryBus(source="/tests")
+    far = position(525_000_002, 0, -8.0, 115.0).model_copy(update={"event_time": LAST_DAY})
+    sink = StoreSink(bus, store_settings)
+    await sink.write_durably(
+        records_of(
+            [
+                Outgoing(Topic.AIS_POSITIONS, "525000002", far),
+                Outgoing(Topic.AIS_POSITIONS, "525000001", position(525_000_001, 1, -8.0, 115.0)),
+            ]
+        )
+    )
     await sink.close()
-    assert counts["positions"] == 1
+    assert sink.status.dead_lettered == 1
     assert await count(db_url, "positions") == 1
+    (dead,) = await read_topic(bus, Topic.DEADLETTER, 1)
+    reason = header(dead, "dlq_reason") or ""
+    assert reason.startswith("undecodable: invalid lookout.ais.position.v1 value: event_time:")
+    assert header(dead, "dlq_key") == "525000002"
 
 
-async def test_the_running_sink_survives_a_position_dated_9999_and_commits_past_it(
+async def test_the_running_sink_dead_letters_a_position_dated_9999_and_commits_past_it(
     db_url: str, store_settings: StoreSettings
 ) -> None:
     bus = MemoryBus(source="/tests")
@@ -74,7 +83,7 @@ async def test_the_running_sink_survives_a_position_dated_9999_and_commits_past_
             return sink.status.records == 2
 
         await wait_for(written, 30, "both records handled")
-        assert sink.status.skipped == 1
+        assert sink.status.dead_lettered == 1
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -93,38 +102,61 @@ async def test_the_running_sink_survives_a_position_dated_9999_and_commits_past_
             return again.status.records >= 1
 
         await wait_for(third, 30, "the new record")
-        assert again.status.records == 1 and again.status.skipped == 0
+        assert again.status.records == 1 and again.status.dead_lettered == 0
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
 
 
-async def test_an_error_that_is_not_the_databases_skips_only_its_event(
+async def test_an_error_that_is_not_about_the_data_holds_the_batch_until_it_is_gone(
     db_url: str, store_settings: StoreSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A bug met by one odd event is not bad input: skipping the event would lose it for
+    good, so the sink holds the batch, reports why, and writes it all once fixed."""
     real = sink_module.write_patrol_reports
+    bug = True
 
     async def picky(conn: Conn, reports: Sequence[PatrolReport]) -> int:
-        if any(r.notes == "boom" for r in reports):
+        if bug and any(r.notes == "boom" for r in reports):
             raise ValueError("a bug met by one odd event")
         return await real(conn, reports)
 
     monkeypatch.setattr(sink_module, "write_patrol_reports", picky)
-    sink = StoreSink(MemoryBus(source="/tests"), store_settings)
-    await sink.write_durably(
-        records_of(
-            [
-                Outgoing(Topic.AIS_POSITIONS, "1", position(525_000_001, 1, -8.0, 115.0)),
-                Outgoing(Topic.PATROL_REPORTS, None, patrol(2, notes="boom")),
-                Outgoing(Topic.PATROL_REPORTS, None, patrol(3)),
-            ]
-        )
+    bus = MemoryBus(source="/tests")
+    await bus.publish_many(
+        [
+            Outgoing(Topic.AIS_POSITIONS, "1", position(525_000_001, 1, -8.0, 115.0)),
+            Outgoing(Topic.PATROL_REPORTS, None, patrol(2, notes="boom")),
+            Outgoing(Topic.PATROL_REPORTS, None, patrol(3)),
+        ]
     )
-    await sink.close()
-    assert sink.status.skipped == 1
+    sink = StoreSink(bus, store_settings)
+    task = asyncio.create_task(sink.run())
+    try:
+
+        async def failing() -> bool:
+            assert not task.done(), task.exception()
+            return sink.status.retries >= 3
+
+        await wait_for(failing, 30, "the sink to retry")
+        ready = await sink.readiness()
+        assert ready.status == "down" and ready.detail == "unexpected error (ValueError)"
+        assert sink.status.records == 0 and sink.status.dead_lettered == 0
+        assert await count(db_url, "patrol_reports") == 0
+        bug = False  # the fix is deployed
+
+        async def written() -> bool:
+            return sink.status.records == 3
+
+        await wait_for(written, 30, "the held batch to be written")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert sink.status.dead_lettered == 0
     assert await count(db_url, "positions") == 1
-    assert await count(db_url, "patrol_reports") == 1
+    assert await count(db_url, "patrol_reports") == 2
 
 
 async def test_a_report_from_far_in_the_future_never_freezes_the_vessel(
@@ -133,7 +165,7 @@ async def test_a_report_from_far_in_the_future_never_freezes_the_vessel(
     mmsi = 525_000_005
     now = datetime.now(UTC).replace(microsecond=0)
     future = position(mmsi, 0, -7.0, 114.0).model_copy(
-        update={"event_time": now + timedelta(days=400)}
+        update={"event_time": now + timedelta(hours=20)}
     )
     recent = position(mmsi, 0, -8.0, 115.0).model_copy(
         update={"event_time": now - timedelta(seconds=60)}

@@ -40,22 +40,22 @@ async def test_a_sink_whose_kafka_consumer_stopped_hearing_the_brokers_reports_d
             return sub is not None and bool(sub.assignment())
 
         await wait_for(assigned, 60, "the sink to join its group")
-        assert (await sink.health()).status == "ok"
+        assert (await sink.readiness()).status == "ok"
 
         # aiokafka issue 1154: fetching stops (here: the connection is lost); getmany
         # returns nothing from then on, while the consumer still looks started.
         kafka_proxy.cut()
 
         async def reported_down() -> bool:
-            return (await sink.health()).status == "down"
+            return (await sink.readiness()).status == "down"
 
         await wait_for(reported_down, 30, "the sink to report its stalled consumer")
-        assert "stalled" in (await sink.health()).detail
+        assert "stalled" in (await sink.readiness()).detail
 
         kafka_proxy.restore()
 
         async def reported_ok() -> bool:
-            return (await sink.health()).status == "ok"
+            return (await sink.readiness()).status == "ok"
 
         await wait_for(reported_ok, 30, "the sink to report ok once the brokers answer")
     finally:

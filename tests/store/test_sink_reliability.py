@@ -156,13 +156,13 @@ async def _outage_then_recovery(data_dir: Path, db_url: str, store_settings: Sto
         await asyncio.to_thread(server.stop)
         await bus.publish_many(second)
         await wait_for(lambda: _retried(sink, 3), 30, "the sink to retry a lost database")
-        assert (await sink.health()).status == "degraded"
+        assert (await sink.readiness()).status == "down"
         assert not task.done()  # waiting, not crashed
 
         server = EmbeddedPostgres(data_dir)
         assert await asyncio.to_thread(server.start) == url
         await wait_for(lambda: _done(sink, len(messages)), 30, "the sink to finish")
-        assert (await sink.health()).status == "ok"
+        assert (await sink.readiness()).status == "ok"
         await stop(task)
         assert sink.status.records == len(messages)  # nothing skipped
         assert await snapshot(url) == expected  # nothing lost, nothing doubled

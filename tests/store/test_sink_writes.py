@@ -14,7 +14,7 @@ from store.db import Conn
 from store.settings import StoreSettings
 from store.sink import StoreSink
 from tests.store.factories import T0, alert, mixed_traffic, patrol, position, static
-from tests.store.support import count, records_of, snapshot
+from tests.store.support import count, header, read_topic, records_of, snapshot
 
 pytestmark = pytest.mark.postgres
 
@@ -136,7 +136,7 @@ async def test_a_day_without_a_partition_is_created_not_failed(
 ) -> None:
     sink = sink_for(store_settings)
     far = position(525_000_002, 0, -8.0, 115.0).model_copy(
-        update={"event_time": T0.replace(year=2031)}
+        update={"event_time": T0.replace(year=2024)}
     )
     late_alert = alert("525000002", 0).model_copy(
         update={"started_at": T0.replace(year=2019), "updated_at": T0.replace(year=2019)}
@@ -150,14 +150,15 @@ async def test_a_day_without_a_partition_is_created_not_failed(
         )
     )
     await sink.close()
-    assert await count(db_url, "positions_p20310301") == 1
+    assert await count(db_url, "positions_p20240301") == 1
     assert await count(db_url, "alerts_p20190301") == 1
 
 
-async def test_bad_records_are_counted_and_skipped_without_stopping(
+async def test_unreadable_records_go_to_the_dead_letter_topic_without_stopping(
     db_url: str, store_settings: StoreSettings
 ) -> None:
-    sink = sink_for(store_settings)
+    bus = MemoryBus(source="/tests")
+    sink = StoreSink(bus, store_settings)
     good = records_of(
         [pos(525_000_003, 1, -8.0, 115.0), Outgoing(Topic.PATROL_REPORTS, None, patrol(3))]
     )
@@ -175,27 +176,16 @@ async def test_bad_records_are_counted_and_skipped_without_stopping(
     )
     await sink.write_durably([*good, garbage, wrong_type, *no_position])
     await sink.close()
-    assert sink.status.skipped == 3
+    assert sink.status.dead_lettered == 2  # garbage and the wrong type
+    assert sink.status.skipped == 1  # a report without a position is normal traffic
     assert await count(db_url, "positions") == 1
     assert await count(db_url, "patrol_reports") == 1
-
-
-async def test_a_value_the_database_refuses_skips_only_that_event(
-    db_url: str, store_settings: StoreSettings
-) -> None:
-    sink = sink_for(store_settings)
-    poisoned = patrol(4, notes="seen at dawn\x00")  # PostgreSQL text cannot hold NUL
-    await sink.write_durably(
-        records_of(
-            [
-                pos(525_000_003, 1, -8.0, 115.0),
-                Outgoing(Topic.PATROL_REPORTS, None, patrol(3)),
-                Outgoing(Topic.PATROL_REPORTS, None, poisoned),
-                pos(525_000_003, 2, -8.1, 115.0),
-            ]
-        )
+    dead = {header(r, "dlq_offset"): r for r in await read_topic(bus, Topic.DEADLETTER, 2)}
+    assert dead.keys() == {"7", "8"}
+    assert dead["7"].value == b"{not json"
+    assert (header(dead["7"], "dlq_reason") or "").startswith(
+        "undecodable: invalid lookout.ais.position.v1 value"
     )
-    await sink.close()
-    assert sink.status.skipped == 1
-    assert await count(db_url, "positions") == 2
-    assert await count(db_url, "patrol_reports") == 1
+    assert (header(dead["8"], "dlq_reason") or "").startswith(
+        "undecodable: event type 'lookout.ais.position.v1' is not a StaticReport"
+    )
