@@ -21,6 +21,7 @@ from ingest.errors import SentenceRejected
 from ingest.event_ids import event_id
 from ingest.identity import Type24Identities
 from ingest.mapping import (
+    IDENTITY_TOO,
     MIN_PAYLOAD_BITS,
     POSITION_TYPES,
     position_report,
@@ -49,7 +50,10 @@ class DecodeStats:
     """Lines that went into a typed event (a multi-sentence message counts all its lines)."""
     lines_rejected: int = 0
     decoded_by_type: Counter[int] = field(default_factory=Counter)
-    """Typed events per AIS message type."""
+    """Messages decoded into typed events, per AIS message type (a type 19 or 21 gives two
+    events: its position and the identity it carries)."""
+    repaired_by_field: Counter[str] = field(default_factory=Counter)
+    """Optional fields sent out of range and published as None, per field."""
     rejected_by_reason: Counter[str] = field(default_factory=Counter)
     """Reject records per reason."""
 
@@ -235,20 +239,42 @@ class AisDecoder:
                 msg_type,
             )
         info = classify_mmsi(msg.mmsi)
+        station, vector = framed.station, sentence.bv
+        identity: StaticReport | None = None
         try:
-            mapper = position_report if msg_type in POSITION_TYPES else static_report
-            if msg_type in SAFETY_TYPES:  # a rescue depends on these: ais.safety, not rejected
-                mapper = safety_message  # type: ignore[assignment]
-            event: AisEvent = mapper(msg, msg_type, event_time, self.source, framed.station, info)
+            event: AisEvent
+            if msg_type in POSITION_TYPES:
+                event = position_report(
+                    msg, msg_type, event_time, self.source, station, info, vector
+                )
+                if msg_type in IDENTITY_TOO:
+                    identity = static_report(
+                        msg, msg_type, event_time, self.source, station, info, vector
+                    )
+            elif msg_type in SAFETY_TYPES:  # a rescue depends on these: ais.safety
+                event = safety_message(msg, msg_type, event_time, self.source, station, info)
+            else:
+                event = static_report(msg, msg_type, event_time, self.source, station, info, vector)
         except ValidationError as exc:
             raise SentenceRejected(
                 RejectReason.INVALID_VALUE, _describe_validation(exc), msg_type
             ) from None
+        stats = self.stats
         if type(event) is StaticReport:
             event = self._identities.merged(event)
+        if isinstance(event, (PositionReport, StaticReport)) and event.repairs:
+            self._count_repairs(event.repairs)
         self._put(out, event, raw, event_time)
-        self.stats.lines_decoded += len(raw)
-        self.stats.decoded_by_type[msg_type] += 1
+        if identity is not None:
+            if identity.repairs:
+                self._count_repairs(identity.repairs)
+            self._put(out, identity, raw, event_time, "identity")
+        stats.lines_decoded += len(raw)
+        stats.decoded_by_type[msg_type] += 1
+
+    def _count_repairs(self, repairs: tuple[str, ...]) -> None:
+        for repair in repairs:
+            self.stats.repaired_by_field[repair.partition(":")[0]] += 1
 
     def _stream_time(self, recorded: datetime | None, received_at: datetime) -> datetime:
         """The clock multi-sentence timeouts run on: the capture's own times once it has
@@ -299,11 +325,16 @@ class AisDecoder:
         self._put(out, record, raw, recorded_at or received_at)
 
     def _put(
-        self, out: list[AisEvent], event: AisEvent, raw: list[bytes], event_time: datetime
+        self,
+        out: list[AisEvent],
+        event: AisEvent,
+        raw: list[bytes],
+        event_time: datetime,
+        kind: str = "",
     ) -> None:
         out.append(event)
         if self._ids is not None:
-            self._ids.append(event_id(self.source, raw, event_time))
+            self._ids.append(event_id(self.source, raw, event_time, kind))
 
 
 def _tags(raw: list[bytes]) -> tuple[str | None, datetime | None]:

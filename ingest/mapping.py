@@ -27,6 +27,10 @@ from schemas.vessel import MmsiInfo
 
 POSITION_TYPES = frozenset({1, 2, 3, 4, 9, 18, 19, 21, 27})
 STATIC_TYPES = frozenset({5, 24})
+IDENTITY_TOO = frozenset({19, 21})
+"""Position types that also carry an identity, published as a StaticReport as well: type 19
+(name, ship type, dimensions of a class B vessel) and type 21 (an aid to navigation's
+name, type and dimensions)."""
 MAPPED_TYPES = POSITION_TYPES | STATIC_TYPES
 
 MIN_PAYLOAD_BITS: dict[int, int] = {
@@ -51,6 +55,20 @@ _TYPE9_ALTITUDE_NOT_AVAILABLE_M = 4095
 _TYPE27_SPEED_NOT_AVAILABLE_KN = 63  # type 27: whole knots in 6 bits
 _TYPE27_COURSE_NOT_AVAILABLE_DEG = 511  # type 27: whole degrees in 9 bits
 _NO_DRAUGHT = 0.0
+_HEADING_MAX_DEG = 359
+_TYPE27_COURSE_MAX_DEG = 359
+_IMO_MAX = 999_999_999
+
+# Raw fields read from the message's bits (ITU-R M.1371 bit offsets), where pyais's
+# conversion loses what was sent: its ShipType enum turns codes it lacks (9, 38, 66, 77 ...)
+# into others or none, and its rate of turn is rounded to whole degrees per minute.
+_TYPE5_SHIP_TYPE_BIT = 232
+_TYPE19_SHIP_TYPE_BIT = 263
+_TYPE21_AID_TYPE_BIT = 38
+_ROT_BIT = 42
+_ROT_NOT_AVAILABLE = -128
+_ROT_NO_INDICATOR = 127  # +-127: turning faster than 5 deg per 30 s, no turn indicator
+_ROT_SCALE = 4.733  # ROT_AIS = 4.733 * sqrt(ROT deg/min), ITU-R M.1371 table 45
 
 
 def position_report(
@@ -60,9 +78,13 @@ def position_report(
     source: str,
     station: str | None,
     mmsi_info: MmsiInfo,
+    bits: Any = None,
 ) -> PositionReport:
-    """A PositionReport of a type 1, 2, 3, 4, 9, 18, 19, 21 or 27 message."""
-    return build_position(position_fields(msg, msg_type, event_time, source, station, mmsi_info))
+    """A PositionReport of a type 1, 2, 3, 4, 9, 18, 19, 21 or 27 message. ``bits`` is
+    the sentence's bit vector (pyais ``AISSentence.bv``), for fields read raw."""
+    return build_position(
+        position_fields(msg, msg_type, event_time, source, station, mmsi_info, bits)
+    )
 
 
 def build_position(fields: dict[str, Any]) -> PositionReport:
@@ -79,8 +101,11 @@ def position_fields(
     source: str,
     station: str | None,
     mmsi_info: MmsiInfo,
+    bits: Any = None,
 ) -> dict[str, Any]:
-    """The PositionReport fields of a pyais message, before validation."""
+    """The PositionReport fields of a pyais message, before validation. An optional
+    field whose value is outside its range (a heading of 480) is set to None and the repair
+    noted in ``repairs``: the position itself is still worth publishing."""
     fields: dict[str, Any] = {
         "mmsi": msg.mmsi,
         "msg_type": msg_type,
@@ -92,30 +117,63 @@ def position_fields(
         "source": source,
         "mmsi_info": mmsi_info,
     }
+    repairs: list[str] = []
     if msg_type in (1, 2, 3):
         fields.update(
             speed_kn=msg.speed,
-            course_deg=msg.course,
-            heading_deg=msg.heading,
+            course_deg=_course(msg.course, repairs),
+            heading_deg=_heading(msg.heading, repairs),
             nav_status=int(msg.status),
-            turn_rate_deg_min=_turn_rate(msg.turn),
+            turn_rate_deg_min=_turn_rate(msg.turn) if bits is None else _raw_turn_rate(bits),
         )
     elif msg_type in (18, 19):
-        fields.update(speed_kn=msg.speed, course_deg=msg.course, heading_deg=msg.heading)
+        fields.update(
+            speed_kn=msg.speed,
+            course_deg=_course(msg.course, repairs),
+            heading_deg=_heading(msg.heading, repairs),
+        )
     elif msg_type == 9:
         speed = msg.speed
         fields.update(
             speed_kn=None if speed == _TYPE9_SPEED_NOT_AVAILABLE_KN else speed,
-            course_deg=msg.course,
+            course_deg=_course(msg.course, repairs),
             altitude_m=None if msg.alt == _TYPE9_ALTITUDE_NOT_AVAILABLE_M else msg.alt,
         )
     elif msg_type == 27:
+        course = msg.course
+        if course == _TYPE27_COURSE_NOT_AVAILABLE_DEG:
+            course = None
+        elif course > _TYPE27_COURSE_MAX_DEG:
+            repairs.append(_repair("course_deg", course, "0-359, 511 not available"))
+            course = None
         fields.update(
             speed_kn=None if msg.speed == _TYPE27_SPEED_NOT_AVAILABLE_KN else msg.speed,
-            course_deg=None if msg.course == _TYPE27_COURSE_NOT_AVAILABLE_DEG else msg.course,
+            course_deg=course,
             nav_status=int(msg.status),
         )
+    if repairs:
+        fields["repairs"] = tuple(repairs)
     return fields
+
+
+def _repair(field: str, value: object, valid: str) -> str:
+    """How a repair is noted on an event: the field first (metrics count by it)."""
+    return f"{field}: {value} is out of range ({valid}); published as None"
+
+
+def _heading(heading: int, repairs: list[str]) -> int | None:
+    if heading == AIS_HEADING_NOT_AVAILABLE_DEG or 0 <= heading <= _HEADING_MAX_DEG:
+        return heading
+    repairs.append(_repair("heading_deg", heading, "0-359, 511 not available"))
+    return None
+
+
+def _course(course: float, repairs: list[str]) -> float | None:
+    # Course is in tenths of a degree: 0-359.9, 360.0 (3600) is "not available".
+    if 0.0 <= course <= AIS_COURSE_NOT_AVAILABLE_DEG:
+        return course
+    repairs.append(_repair("course_deg", course, "0-359.9, 360 not available"))
+    return None
 
 
 # --- checked construction ------------------------------------------------------------
@@ -147,6 +205,7 @@ _POSITION_FIELDS: Final = (
     "station",
     "source",
     "mmsi_info",
+    "repairs",
 )
 _CHECKED_ENABLED: Final = tuple(PositionReport.model_fields) == _POSITION_FIELDS
 """Off (everything validated) if the schema's fields ever differ from those checked here."""
@@ -168,6 +227,8 @@ def checked_position(fields: dict[str, Any]) -> PositionReport | None:
         _CHECKED_ENABLED and names <= _KNOWN_POSITION_FIELDS and names >= _REQUIRED_POSITION_FIELDS
     ):
         return None
+    if "repairs" in fields:
+        return None  # rare: pydantic validates a repaired report
     get = fields.get
     mmsi = fields["mmsi"]
     msg_type = fields["msg_type"]
@@ -261,6 +322,7 @@ def checked_position(fields: dict[str, Any]) -> PositionReport | None:
             "station": station,
             "source": source,
             "mmsi_info": mmsi_info,
+            "repairs": (),
         },
     )
     _object_setattr(report, "__pydantic_fields_set__", set(names))
@@ -276,8 +338,11 @@ def static_report(
     source: str,
     station: str | None,
     mmsi_info: MmsiInfo,
+    bits: Any = None,
 ) -> StaticReport:
-    """A StaticReport of a type 5 message or of either part of a type 24."""
+    """A StaticReport of a type 5 message, of either part of a type 24, or of the identity
+    a type 19 (class B extended) or 21 (aid to navigation) carries beside its position.
+    ``bits`` is the sentence's bit vector, for the ship type as sent (0-99, any code)."""
     fields: dict[str, Any] = {
         "mmsi": msg.mmsi,
         "msg_type": msg_type,
@@ -286,15 +351,36 @@ def static_report(
         "source": source,
         "mmsi_info": mmsi_info,
     }
+    repairs: list[str] = []
     if msg_type == 5:
+        imo = msg.imo or None
+        if imo is not None and imo > _IMO_MAX:
+            repairs.append(_repair("imo", imo, "1-999999999, 0 not available"))
+            imo = None
+        ship_type = int(msg.ship_type) if bits is None else bits.get(_TYPE5_SHIP_TYPE_BIT, 8)
         fields.update(
             name=_text(msg.shipname),
             callsign=_text(msg.callsign),
-            imo=msg.imo or None,
-            ship_type=int(msg.ship_type) or None,
+            imo=imo,
+            ship_type=ship_type or None,
             draught_m=None if msg.draught == _NO_DRAUGHT else msg.draught,
             destination=_text(msg.destination),
             eta=_eta(msg.month, msg.day, msg.hour, msg.minute),
+            **_dimensions(msg),
+        )
+    elif msg_type == 19:
+        ship_type = int(msg.ship_type) if bits is None else bits.get(_TYPE19_SHIP_TYPE_BIT, 8)
+        fields.update(name=_text(msg.shipname), ship_type=ship_type or None, **_dimensions(msg))
+    elif msg_type == 21:
+        # The name's extension (up to 14 more characters) continues the 20 of the name.
+        name = _text(msg.name)
+        extension = _text(msg.name_ext)
+        if name and extension:
+            name += extension
+        fields.update(
+            name=name or extension,
+            aid_type=int(msg.aid_type) if bits is None else bits.get(_TYPE21_AID_TYPE_BIT, 5),
+            virtual_aid=bool(msg.virtual_aid),
             **_dimensions(msg),
         )
     elif msg.partno == 0:
@@ -304,6 +390,8 @@ def static_report(
         # Auxiliary craft (98MIDxxxx) send their mother ship's MMSI where others send sizes.
         if hasattr(msg, "to_bow"):
             fields.update(_dimensions(msg))
+    if repairs:
+        fields["repairs"] = tuple(repairs)
     return StaticReport(**fields)
 
 
@@ -317,10 +405,24 @@ def _dimensions(msg: Any) -> dict[str, int]:
 
 
 def _text(value: str | None) -> str | None:
-    """AIS six-bit text pads with '@' (and often spaces): strip both; empty means absent."""
+    """AIS six-bit text ends at its first '@' (ITU-R M.1371; what follows is padding,
+    sometimes not '@' but junk, as gpsd also reads it) and is often padded with spaces:
+    both go; empty means absent."""
     if not value:
         return None
-    return value.replace("@", " ").strip() or None
+    return value.split("@", 1)[0].strip() or None
+
+
+def _raw_turn_rate(bits: Any) -> float | None:
+    """Rate of turn in degrees per minute from the raw ROT_AIS field (ITU-R M.1371:
+    ROT = (ROT_AIS / 4.733)^2, with ROT_AIS's sign), unrounded, as gpsd computes it."""
+    rot: int = bits.get(_ROT_BIT, 8)
+    if rot >= 128:
+        rot -= 256  # two's complement
+    if rot == _ROT_NOT_AVAILABLE or abs(rot) == _ROT_NO_INDICATOR:
+        return None  # not available; or a direction without a rate
+    rate = (rot / _ROT_SCALE) ** 2
+    return -rate if rot < 0 else rate
 
 
 def _turn_rate(turn: float | None) -> float | None:

@@ -1,5 +1,29 @@
 """Maritime Identification Digits (ITU-R M.585, ITU MID table) → ISO 3166-1 alpha-2 flag.
 
+Source: the ITU's Table of Maritime Identification Digits,
+https://www.itu.int/en/ITU-R/terrestrial/fmd/Pages/mid.aspx (MIDs allocated per
+administration or geographical area). Checked entry by entry (November 2026) against two
+public transcriptions of it: OpenCPN's table "according to ITU 2023-02"
+(OpenCPN/OpenCPN, model/src/ais_target_data.cpp, ``GetCountryCode``) and pyais 3.3's
+``pyais.constants.COUNTRY_MAPPING``. The same MIDs are allocated in all three; where the
+two transcriptions give another ISO code, they are wrong and this table keeps the right one:
+
+- 204 Azores → PT (OpenCPN writes "AZ", which is Azerbaijan's code);
+- 306 → NL: ITU allocates it to the Netherlands (Kingdom of the) for Curaçao, Sint
+  Maarten and Bonaire, Sint Eustatius and Saba together, so no one island's code is right
+  (the Dutch Rijksdienst Caribisch Nederland asks trackers not to show these ships as
+  Curaçao's, "CW"; OpenCPN writes the defunct "AN");
+- 327 Dominican Republic → DO (OpenCPN: "DM", Dominica's); 379 US Virgin Islands → VI
+  (OpenCPN: "AE"); 745 French Guiana → GF (OpenCPN: "GY", Guyana's);
+- 501 Adélie Land, 618 Crozet and 635 Kerguelen → TF, French Southern Territories
+  (pyais: "AQ", Antarctica); 608 Ascension Island → SH (pyais: "IO"); 615 Congo
+  (Republic of the) → CG and 676 Democratic Republic of the Congo → CD (OpenCPN: CD for
+  both); 740 Falkland Islands → FK (pyais: "UK", not an ISO code); 550 Timor-Leste → TL
+  and 638 South Sudan → SS (missing from pyais).
+
+tests/ingest/test_mmsi.py holds the table to these two transcriptions with exactly these
+differences.
+
 Territories that ITU lists separately but that have no ISO code of their own map to the
 code of the state that administers them (Azores and Madeira → PT, Crozet → TF, Alaska → US).
 """
@@ -87,7 +111,7 @@ MID_COUNTRY: dict[int, str] = {
     303: "US",
     304: "AG",
     305: "AG",
-    306: "CW",
+    306: "NL",
     307: "AW",
     308: "BS",
     309: "BS",

@@ -11,7 +11,7 @@ import structlog
 
 from bus.base import Bus
 from ingest.decoder import AisDecoder, AisEvent, DecodeStats
-from ingest.metrics import DECODED, LINES_READ, REJECTED
+from ingest.metrics import DECODED, LINES_READ, REJECTED, REPAIRED
 from ingest.progress import IngestProgress
 from ingest.publisher import BatchPublisher
 from ingest.settings import IngestSettings
@@ -28,6 +28,7 @@ class _MetricsExporter:
         self._lines = 0
         self._types: Counter[int] = Counter()
         self._reasons: Counter[str] = Counter()
+        self._repairs: Counter[str] = Counter()
 
     def export(self, stats: DecodeStats) -> None:
         LINES_READ.labels(self.source).inc(stats.lines_read - self._lines)
@@ -36,8 +37,11 @@ class _MetricsExporter:
             DECODED.labels(self.source, str(msg_type)).inc(n)
         for reason, n in (stats.rejected_by_reason - self._reasons).items():
             REJECTED.labels(self.source, reason).inc(n)
+        for field_name, n in (stats.repaired_by_field - self._repairs).items():
+            REPAIRED.labels(self.source, field_name).inc(n)
         self._types = stats.decoded_by_type.copy()
         self._reasons = stats.rejected_by_reason.copy()
+        self._repairs = stats.repaired_by_field.copy()
 
 
 _heap_frozen = False

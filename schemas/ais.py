@@ -22,7 +22,7 @@ from schemas.units import (
 from schemas.vessel import MmsiInfo
 
 POSITION_MESSAGE_TYPES = frozenset({1, 2, 3, 4, 9, 18, 19, 21, 27})
-STATIC_MESSAGE_TYPES = frozenset({5, 24})
+STATIC_MESSAGE_TYPES = frozenset({5, 19, 21, 24})
 
 
 class PositionReport(Event):
@@ -61,6 +61,12 @@ class PositionReport(Event):
     station: str | None = Field(default=None, description="Receiving station (tag block s:).")
     source: str = Field(description="The feed this came from, e.g. tcp://relay:5631.")
     mmsi_info: MmsiInfo
+    repairs: tuple[str, ...] = Field(
+        default=(),
+        description="Optional fields sent out of range and published as None, each with "
+        "the value sent, e.g. 'heading_deg: 480 is out of range (0-359, 511 not "
+        "available); published as None'. Empty for almost every report.",
+    )
 
     @field_validator("msg_type")
     @classmethod
@@ -91,15 +97,23 @@ class PositionReport(Event):
 
 
 class StaticReport(Event):
-    """Identity and voyage data of a station (types 5 and 24; 24 comes in parts A and B)."""
+    """Identity and voyage data of a station: type 5 (class A), type 24 (class B, in parts
+    A and B), the identity part of type 19 (class B extended: name, ship type, dimensions)
+    and of type 21 (an aid to navigation: name with its extension, aid type, dimensions;
+    keyed by the AtoN's MMSI like any station, so the COP names buoys and beacons too)."""
 
     ce_type = "lookout.ais.static.v1"
 
     mmsi: Mmsi
-    msg_type: int = Field(description="5 (class A static and voyage) or 24 (class B static).")
+    msg_type: int = Field(
+        description="5 (class A static and voyage), 24 (class B static), 19 (class B "
+        "extended) or 21 (aid to navigation)."
+    )
     part: str | None = Field(default=None, pattern="^[AB]$", description="Type 24 part.")
     event_time: EventTime
-    name: str | None = Field(default=None, max_length=20)
+    name: str | None = Field(
+        default=None, max_length=34, description="20 characters; an AtoN's up to 34."
+    )
     callsign: str | None = Field(default=None, max_length=7)
     imo: int | None = Field(default=None, ge=1, le=999_999_999, description="IMO number.")
     ship_type: int | None = Field(
@@ -114,9 +128,18 @@ class StaticReport(Event):
     eta: str | None = Field(
         default=None, description="Estimated arrival as transmitted, 'MM-DD HH:MM' UTC (no year)."
     )
+    aid_type: int | None = Field(
+        default=None, ge=0, le=31, description="Type 21: aid to navigation type (M.1371 table 74)."
+    )
+    virtual_aid: bool | None = Field(
+        default=None, description="Type 21: a virtual aid (no physical buoy or beacon)."
+    )
     station: str | None = None
     source: str
     mmsi_info: MmsiInfo
+    repairs: tuple[str, ...] = Field(
+        default=(), description="Optional fields sent out of range and published as None."
+    )
 
     @field_validator("msg_type")
     @classmethod

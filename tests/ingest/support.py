@@ -36,6 +36,14 @@ def typed(events: Sequence[AisEvent]) -> list[PositionReport | StaticReport | Sa
     return [e for e in events if not isinstance(e, RejectRecord)]
 
 
+def primary(events: Sequence[AisEvent]) -> list[AisEvent]:
+    """Typed events less the identities that types 19 and 21 carry beside their position:
+    one per message decoded."""
+    return [
+        e for e in typed(events) if not (isinstance(e, StaticReport) and e.msg_type in (19, 21))
+    ]
+
+
 def rejects(events: Sequence[AisEvent]) -> list[RejectRecord]:
     return [e for e in events if isinstance(e, RejectRecord)]
 

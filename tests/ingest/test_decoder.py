@@ -147,9 +147,10 @@ def test_a_placeholder_mmsi_is_flagged_not_dropped() -> None:
         "!AIVDM,2,1,5,B,E1mg=5J1T4W0h97aRh6ba84<h2d;W:Te=eLvH50```q,0*46",
         "!AIVDM,2,2,5,B,:D44QDlp0C1DU00,2*36",
     ]
-    [event], _ = decode_all(aid_to_navigation)
+    [event, identity], _ = decode_all(aid_to_navigation)
     assert isinstance(event, PositionReport) and event.mmsi == 123456789
     assert event.mmsi_info.placeholder and not event.mmsi_info.valid
+    assert isinstance(identity, StaticReport) and identity.mmsi_info == event.mmsi_info
 
 
 def test_blank_lines_and_comments_are_ignored_but_counted() -> None:

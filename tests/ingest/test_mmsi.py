@@ -50,3 +50,37 @@ def test_invalid_numbers_say_why(mmsi: int, why: str) -> None:
     info = classify_mmsi(mmsi)
     assert not info.valid and not info.placeholder
     assert info.reason is not None and why in info.reason
+
+
+def test_the_mid_table_agrees_with_pyais_transcription_of_the_itu_table_but_where_noted() -> None:
+    """pyais's table is a transcription of the ITU MID table; where ours differs, the ITU
+    table and ISO 3166 say ours is right (each case is explained in ingest/mid.py)."""
+    from pyais.constants import COUNTRY_MAPPING
+
+    from ingest.mid import MID_COUNTRY
+
+    theirs = {mid: code for mid, (code, _) in COUNTRY_MAPPING.items()}
+    differences = {
+        mid: (theirs.get(mid), MID_COUNTRY.get(mid))
+        for mid in theirs.keys() | MID_COUNTRY.keys()
+        if theirs.get(mid) != MID_COUNTRY.get(mid)
+    }
+    assert differences == {
+        306: ("CW", "NL"),
+        501: ("AQ", "TF"),
+        550: (None, "TL"),
+        608: ("IO", "SH"),
+        618: ("AQ", "TF"),
+        635: ("AQ", "TF"),
+        638: (None, "SS"),
+        740: ("UK", "FK"),
+    }
+
+
+def test_the_bali_process_regions_flags_are_read_from_their_mids() -> None:
+    from ingest.mid import MID_COUNTRY
+
+    region = {503: "AU", 525: "ID", 533: "MY", 548: "PH", 563: "SG", 567: "TH", 574: "VN"}
+    region |= {506: "MM", 508: "BN", 514: "KH", 550: "TL", 553: "PG", 512: "NZ", 405: "BD"}
+    region |= {417: "LK", 419: "IN", 463: "PK", 422: "IR", 401: "AF", 412: "CN"}
+    assert {mid: MID_COUNTRY[mid] for mid in region} == region

@@ -69,6 +69,17 @@ _STATIC_FIELDS = {
     "draught": "draught_m",
 }
 
+_IDENTITY_FIELDS = {  # of type 19 and type 21 (gpsd's type 21 "name" includes the extension)
+    "shipname": "name",
+    "name": "name",
+    "shiptype": "ship_type",
+    "aid_type": "aid_type",
+    "virtual_aid": "virtual_aid",
+    "to_bow": "to_bow_m",
+    "to_stern": "to_stern_m",
+    "to_port": "to_port_m",
+    "to_starboard": "to_starboard_m",
+}
 _SAFETY_FIELDS = {"text": "text", "dest_mmsi": "dest_mmsi"}
 _MAPPED = {1, 2, 3, 4, 5, 9, 12, 14, 18, 19, 21, 24, 27}
 
@@ -94,6 +105,8 @@ def _compare(
 ) -> list[str]:
     if isinstance(ours, SafetyMessage):
         fields = _SAFETY_FIELDS
+    elif isinstance(ours, StaticReport) and ours.msg_type in (19, 21):
+        fields = _IDENTITY_FIELDS
     else:
         fields = _POSITION_FIELDS if isinstance(ours, PositionReport) else _STATIC_FIELDS
     problems = []
@@ -127,11 +140,16 @@ def test_every_mapped_field_agrees_with_gpsd_on_messages_both_decode() -> None:
     agreed: dict[int, int] = defaultdict(int)
     disagreements: list[str] = []
     not_in_reference: list[str] = []
+    identities = 0
     for event in typed(events):
         key = (event.mmsi, event.msg_type)
         candidates = expected_by_key.get(key, [])
         if event.msg_type == 24:
             reference = candidates[0] if candidates else None  # one merged record per vessel
+        elif isinstance(event, StaticReport) and event.msg_type in (19, 21):
+            # the identity a type 19 or 21 carries: the record its position just used
+            index = used[key] - 1
+            reference = candidates[index] if 0 <= index < len(candidates) else None
         else:
             index = used[key]
             used[key] += 1
@@ -140,12 +158,14 @@ def test_every_mapped_field_agrees_with_gpsd_on_messages_both_decode() -> None:
             not_in_reference.append(f"type {event.msg_type} mmsi {event.mmsi}")
             continue
         compared[event.msg_type] += 1
+        identities += isinstance(event, StaticReport) and event.msg_type in (19, 21)
         problems = _compare(reference, event)
         if problems:
             disagreements.append(f"type {event.msg_type} mmsi {event.mmsi}: {problems}")
         else:
             agreed[event.msg_type] += 1
 
+    assert identities == 3  # the identity of the one type 19 and the two type 21 compared
     print("\nagreement with gpsd per message type:")
     for msg_type in sorted(compared):
         print(f"  type {msg_type:2d}: {agreed[msg_type]}/{compared[msg_type]}")
