@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import structlog
 from aiokafka.cluster import ClusterMetadata
 from aiokafka.coordinator.assignors.abstract import AbstractPartitionAssignor
 from aiokafka.coordinator.protocol import (
@@ -18,6 +19,8 @@ from aiokafka.coordinator.protocol import (
 )
 
 from bus.assignment import copartitioned
+
+log = structlog.get_logger(__name__)
 
 
 class CoPartitionedAssignor(AbstractPartitionAssignor):  # type: ignore[misc]
@@ -35,6 +38,13 @@ class CoPartitionedAssignor(AbstractPartitionAssignor):  # type: ignore[misc]
         subscriptions = {member: set(meta.subscription) for member, meta in members.items()}
         topics = {topic for wanted in subscriptions.values() for topic in wanted}
         partitions = {topic: cluster.partitions_for_topic(topic) or set() for topic in topics}
+        if len({len(numbers) for numbers in partitions.values()}) > 1:
+            # One key hashes to different partition numbers when the counts differ: the
+            # group is still assigned, but a key's topics may meet on different members.
+            log.error(
+                "co-keyed topics differ in partition count",
+                counts={topic: len(numbers) for topic, numbers in sorted(partitions.items())},
+            )
         result: dict[str, ConsumerProtocolMemberAssignment] = {}
         for member, tps in copartitioned(subscriptions, partitions).items():
             by_topic: dict[str, list[int]] = {}
