@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from api.db import ApiDatabase
 from api.health import HealthRegistry
 from api.ops import ops_router
-from api.routes import audit, session
+from api.routes import alerts, audit, config, cop, reports, session, vessels
 from api.settings import ApiSettings
 from bus.base import Bus
 
@@ -18,7 +18,8 @@ from bus.base import Bus
 def v1_router() -> APIRouter:
     router = APIRouter(prefix="/v1")
     router.include_router(session.router)
-    router.include_router(audit.router)
+    for module in (cop, vessels, alerts, reports, config, audit):
+        router.include_router(module.router)
     return router
 
 

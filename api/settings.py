@@ -37,6 +37,19 @@ class ApiSettings(BaseSettings):
     api_max_rows: int = Field(
         default=10_000, ge=1, description="Most rows one page of any list may hold."
     )
+    geofence_max_vertices: int = Field(
+        default=10_000,
+        ge=4,
+        description="Most vertices of one zone (fusion tests every position against every "
+        "zone's outline; a coastline traced to the metre belongs in a simplified copy).",
+    )
+    geofence_max_span_deg: float = Field(
+        default=60.0,
+        gt=0,
+        le=360,
+        description="Widest a zone may be, degrees of longitude or latitude (Indonesia's "
+        "EEZ spans about 46 degrees of longitude).",
+    )
     api_cookie_secure: bool = Field(
         default=False,
         description="Mark the page's session cookie Secure (set when served over HTTPS).",

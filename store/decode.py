@@ -20,6 +20,7 @@ from schemas.envelope import EnvelopeError
 from schemas.patrol import PatrolReport
 from schemas.safety import SafetyMessage
 from schemas.topics import Topic
+from store.write_config import CONFIG_TOPICS, ConfigChange, decode_config
 from store.write_positions import PositionRow, position_row
 
 SINK_TOPICS: tuple[Topic, ...] = (
@@ -28,6 +29,7 @@ SINK_TOPICS: tuple[Topic, ...] = (
     Topic.PATROL_REPORTS,
     Topic.FUSION_ALERTS,
     Topic.AIS_SAFETY,
+    *CONFIG_TOPICS,
 )
 
 T = TypeVar("T")
@@ -79,11 +81,13 @@ class DecodedBatch:
     patrol_reports: list[PatrolReport] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     safety_messages: list[SafetyMessage] = field(default_factory=list)
+    config: list[ConfigChange] = field(default_factory=list)
     position_records: list[Record] = field(default_factory=list)
     static_records: list[Record] = field(default_factory=list)
     patrol_records: list[Record] = field(default_factory=list)
     alert_records: list[Record] = field(default_factory=list)
     safety_records: list[Record] = field(default_factory=list)
+    config_records: list[Record] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
     """Records for the dead-letter topic, with their reasons."""
     skipped: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -97,6 +101,7 @@ class DecodedBatch:
             + len(self.patrol_reports)
             + len(self.alerts)
             + len(self.safety_messages)
+            + len(self.config)
         )
 
     def records(self) -> list[Record]:
@@ -106,12 +111,18 @@ class DecodedBatch:
             *self.patrol_records,
             *self.alert_records,
             *self.safety_records,
+            *self.config_records,
         ]
 
     def parts(
         self,
     ) -> tuple[
-        Part[PositionRow], Part[StaticReport], Part[PatrolReport], Part[Alert], Part[SafetyMessage]
+        Part[PositionRow],
+        Part[StaticReport],
+        Part[PatrolReport],
+        Part[Alert],
+        Part[SafetyMessage],
+        Part[ConfigChange],
     ]:
         return (
             Part(self.positions, self.position_records),
@@ -119,6 +130,7 @@ class DecodedBatch:
             Part(self.patrol_reports, self.patrol_records),
             Part(self.alerts, self.alert_records),
             Part(self.safety_messages, self.safety_records),
+            Part(self.config, self.config_records),
         )
 
     @classmethod
@@ -129,7 +141,9 @@ class DecodedBatch:
         patrol_reports: Part[PatrolReport],
         alerts: Part[Alert],
         safety_messages: Part[SafetyMessage],
+        config: Part[ConfigChange] | None = None,
     ) -> DecodedBatch:
+        config = config or Part()
         return cls(
             positions=positions.items,
             static_reports=static_reports.items,
@@ -141,19 +155,22 @@ class DecodedBatch:
             patrol_records=patrol_reports.records,
             alert_records=alerts.records,
             safety_records=safety_messages.records,
+            config=config.items,
+            config_records=config.records,
         )
 
     def halves(self) -> tuple[DecodedBatch, DecodedBatch]:
         """Two batches of about half the events each (to find the ones the database
         refuses in log2(n) rounds rather than n)."""
-        positions, static_reports, patrol_reports, alerts, safety_messages = self.parts()
+        positions, static_reports, patrol_reports, alerts, safety_messages, config = self.parts()
         budget = self.size() // 2
         p1, p2, budget = _split(positions, budget)
         s1, s2, budget = _split(static_reports, budget)
         r1, r2, budget = _split(patrol_reports, budget)
         a1, a2, budget = _split(alerts, budget)
         m1, m2, budget = _split(safety_messages, budget)
-        return self.of_parts(p1, s1, r1, a1, m1), self.of_parts(p2, s2, r2, a2, m2)
+        c1, c2, budget = _split(config, budget)
+        return self.of_parts(p1, s1, r1, a1, m1, c1), self.of_parts(p2, s2, r2, a2, m2, c2)
 
     def refuse_positions(self, refuse: Callable[[PositionRow], str | None]) -> None:
         part = Part(self.positions, self.position_records)
@@ -186,10 +203,17 @@ def decode_batch(
     names to what they carry when they are not the defaults."""
     batch = DecodedBatch()
     for record in records:
+        topic = meaning.get(record.topic) if meaning else record.topic
+        if topic in CONFIG_TOPICS:  # tables on compacted topics: a tombstone deletes
+            try:
+                batch.config.append(decode_config(record, Topic(topic)))
+                batch.config_records.append(record)
+            except (EnvelopeError, ValidationError, ValueError) as exc:
+                batch.refused.append(Refusal(record, f"undecodable: {_reason_of(exc)}"))
+            continue
         if record.value is None:
             batch.count_skipped(record, "tombstone")
             continue
-        topic = meaning.get(record.topic) if meaning else record.topic
         try:
             if topic == Topic.AIS_POSITIONS:
                 row = position_row(record.decode(PositionReport))

@@ -52,6 +52,7 @@ from store.metrics import (
 )
 from store.migrate import MigrationReport, SchemaState, maintain_time_series, schema_state
 from store.settings import StoreSettings
+from store.write_config import write_config
 from store.write_events import alert_days, write_alerts, write_patrol_reports
 from store.write_identity import write_static_reports
 from store.write_positions import position_days, prepare_stage, write_positions
@@ -104,6 +105,7 @@ async def write_batch(
         patrol = await write_patrol_reports(conn, batch.patrol_reports)
         alerts = await write_alerts(conn, batch.alerts)
         safety = await write_safety_messages(conn, batch.safety_messages)
+        config = await write_config(conn, batch.config)
     return {
         "positions": positions,
         "vessels": moved + identities,
@@ -111,6 +113,7 @@ async def write_batch(
         "patrol_reports": patrol,
         "alerts": alerts,
         "ais_safety_messages": safety,
+        "config": config,
     }
 
 

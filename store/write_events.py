@@ -27,7 +27,8 @@ ON CONFLICT (report_id) DO NOTHING
 """
 
 # Fusion owns the condition; people own acknowledgement. A fusion update never reopens an
-# alert a watch officer acknowledged or escalated, but fusion closing it closes it.
+# alert a watch officer acknowledged, escalated or closed (it changes the evidence under
+# the decision), but fusion closing it closes it.
 _UPSERT_ALERT = f"""
 INSERT INTO alerts AS a (alert_id, started_at, updated_at, ended_at, rule, change, status,
     severity, score, subject, mmsis, title, lat, lon, geofence_id, evidence, source_agency)
@@ -39,7 +40,7 @@ ON CONFLICT (alert_id, started_at) DO UPDATE SET
     geofence_id = excluded.geofence_id, evidence = excluded.evidence,
     source_agency = coalesce(excluded.source_agency, a.source_agency),
     status = CASE
-        WHEN excluded.status = 'closed' THEN 'closed'
+        WHEN excluded.status = 'closed' OR a.status = 'closed' THEN 'closed'
         WHEN a.status IN ('acknowledged', 'escalated') THEN a.status
         ELSE excluded.status END
 WHERE (excluded.updated_at, {_RANK_SQL.format(c="excluded.change")})

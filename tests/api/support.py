@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -28,6 +29,7 @@ class ApiServer:
     """The owner's connection (tests arrange data with it; the API never uses it)."""
     settings: ApiSettings
     keys: dict[tuple[str, Role], str] = field(default_factory=dict)
+    bus: Bus | None = None
 
     async def key(self, agency: str, role: Role = Role.ANALYST) -> str:
         if (agency, role) not in self.keys:
@@ -60,7 +62,18 @@ async def serve_api(
             raise AssertionError("the API server stopped before it started")
         await asyncio.sleep(0.02)
     try:
-        yield ApiServer(f"http://127.0.0.1:{port}", db_url, settings)
+        yield ApiServer(f"http://127.0.0.1:{port}", db_url, settings, bus=bus)
     finally:
         server.should_exit = True
         await task
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 20.0
+) -> None:
+    """Wait for ``check`` (the sink writes what the API publishes a moment later)."""
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        await asyncio.sleep(0.05)

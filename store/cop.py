@@ -1,0 +1,90 @@
+"""The common operating picture as GeoJSON text built by PostgreSQL itself.
+
+json_build_object / json_agg assemble the FeatureCollection inside the server: no Python
+object per vessel, so the whole region (10,000 vessels and more) comes back as one string
+in milliseconds. The alert counts read ``alerts`` under the caller's row-level security,
+so a vessel's count never reveals an alert the caller may not see.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from store.db import Conn
+from store.models import BoundingBox
+
+_COP = b"""
+WITH v AS (
+    SELECT mmsi, name, callsign, imo, ship_type, time, lat, lon, speed_kn, course_deg,
+           heading_deg, nav_status, flag_country, mmsi_valid
+    FROM vessels
+    WHERE lat IS NOT NULL
+      AND point(lon, lat) <@ box(point(%(w)s, %(s)s), point(%(e)s, %(n)s))
+      AND (%(oldest)s::timestamptz IS NULL OR time >= %(oldest)s)
+    ORDER BY time DESC
+    LIMIT %(limit)s
+), open_alerts AS (
+    SELECT m AS mmsi, count(*) AS n
+    FROM alerts, unnest(mmsis) AS m
+    WHERE status <> 'closed'
+    GROUP BY m
+)
+SELECT json_build_object(
+    'type', 'FeatureCollection',
+    'features', coalesce(json_agg(json_build_object(
+        'type', 'Feature',
+        'id', v.mmsi,
+        'geometry', json_build_object('type', 'Point',
+                                      'coordinates', json_build_array(v.lon, v.lat)),
+        'properties', json_build_object(
+            'mmsi', v.mmsi, 'name', v.name, 'callsign', v.callsign, 'imo', v.imo,
+            'ship_type', v.ship_type, 'course_deg', v.course_deg, 'speed_kn', v.speed_kn,
+            'heading_deg', v.heading_deg, 'nav_status', v.nav_status,
+            'flag_country', v.flag_country, 'mmsi_valid', v.mmsi_valid,
+            'time', v.time,
+            'seconds_since_seen', round(extract(epoch FROM now() - v.time)::numeric, 1),
+            'open_alerts', coalesce(a.n, 0)
+        )
+    ) ORDER BY v.time DESC), '[]'::json)
+)::text
+FROM v LEFT JOIN open_alerts a USING (mmsi)
+"""
+
+
+async def cop_vessels_geojson(
+    conn: Conn, bbox: BoundingBox, *, oldest: datetime | None, limit: int
+) -> str:
+    """Vessels whose latest position is in ``bbox`` (and heard since ``oldest``), newest
+    first, at most ``limit``: a GeoJSON FeatureCollection as text."""
+    cur = await conn.execute(
+        _COP,
+        {
+            "w": bbox.min_lon,
+            "s": bbox.min_lat,
+            "e": bbox.max_lon,
+            "n": bbox.max_lat,
+            "oldest": oldest,
+            "limit": limit,
+        },
+    )
+    row = await cur.fetchone()
+    return str(row[0]) if row else '{"type":"FeatureCollection","features":[]}'
+
+
+_ZONES = b"""
+SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+    json_build_object(
+        'type', 'Feature', 'id', geofence_id, 'geometry', geometry,
+        'properties', json_build_object(
+            'geofence_id', geofence_id, 'name', name, 'kind', kind, 'rules', rules,
+            'owner_agency', owner_agency, 'active', active, 'updated_at', updated_at)
+    ) ORDER BY geofence_id), '[]'::json))::text
+FROM geofences
+WHERE deleted_at IS NULL AND (NOT %(active_only)s OR active)
+"""
+
+
+async def zones_geojson(conn: Conn, *, active_only: bool = True) -> str:
+    cur = await conn.execute(_ZONES, {"active_only": active_only})
+    row = await cur.fetchone()
+    return str(row[0]) if row else '{"type":"FeatureCollection","features":[]}'
