@@ -9,8 +9,9 @@ from fastapi import APIRouter, FastAPI
 
 from api.db import ApiDatabase
 from api.health import HealthRegistry
+from api.live import LiveAlerts
 from api.ops import ops_router
-from api.routes import alerts, audit, config, cop, reports, session, vessels
+from api.routes import alerts, audit, config, cop, live, reports, session, vessels
 from api.settings import ApiSettings
 from bus.base import Bus
 
@@ -18,7 +19,8 @@ from bus.base import Bus
 def v1_router() -> APIRouter:
     router = APIRouter(prefix="/v1")
     router.include_router(session.router)
-    for module in (cop, vessels, alerts, reports, config, audit):
+    # live before alerts: /alerts/stream is not an alert id
+    for module in (cop, vessels, live, alerts, reports, config, audit):
         router.include_router(module.router)
     return router
 
@@ -33,13 +35,21 @@ def create_app(
     """The app. With ``database`` it serves /v1 (the pool opens and closes with the app);
     without, only the operations endpoints answer and /v1 says 503."""
 
+    app_settings = settings or ApiSettings()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub: LiveAlerts | None = None
         if database is not None:
             await database.open()
+            hub = LiveAlerts(database, bus, app_settings.sse_queue_size, app_settings.sse_poll_s)
+            await hub.start()
+        app.state.live = hub
         try:
             yield
         finally:
+            if hub is not None:
+                await hub.stop()
             if database is not None:
                 await database.close()
 
@@ -55,7 +65,7 @@ def create_app(
     app.state.health = health
     app.state.database = database
     app.state.bus = bus
-    app.state.settings = settings or ApiSettings()
+    app.state.settings = app_settings
     app.include_router(ops_router(health))
     app.include_router(v1_router())
     return app

@@ -164,3 +164,28 @@ async def audit(
         "VALUES (%s, %s, %s, %s, %s, %s)",
         (caller.agency, caller.key_id, action, resource, resource_id, Jsonb(detail or {})),
     )
+
+
+async def authenticate_briefly(request: Request) -> Caller:
+    """For long-lived responses (the live stream): check the key, then give the connection
+    back at once instead of holding it for the life of the stream."""
+    api_db = database(request)
+    bearer = request.headers.get("authorization", "")
+    key = presented_key(
+        request.headers.get("x-api-key"),
+        HTTPAuthorizationCredentials(scheme="Bearer", credentials=bearer[7:])
+        if bearer.lower().startswith("bearer ")
+        else None,
+        request.cookies.get(SESSION_COOKIE),
+    )
+    if not key:
+        raise unauthorized("an API key is required (X-API-Key, Bearer, or the page's session)")
+    async with api_db.session(None) as conn:
+        caller = await lookup_key(conn, key)
+    if caller is None:
+        raise unauthorized("unknown, revoked or expired API key")
+    return caller
+
+
+Briefly = Annotated[Caller, Depends(authenticate_briefly)]
+"""Any authenticated agency, without holding a database connection."""
