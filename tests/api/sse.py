@@ -35,10 +35,19 @@ class EventStream:
     ) -> Event:
         """The first alert event for ``alert_id`` (in ``status``); what came before it is
         returned by ``seen``."""
+
+        def wanted(event: Event) -> bool:
+            return bool(
+                event.data["alert_id"] == alert_id and status in (None, event.data["status"])
+            )
+
+        for event in self.seen:  # changes of several alerts arrive in the order written
+            if wanted(event):
+                return event
         while True:
             event = await self.next_alert(timeout_s)
             self.seen.append(event)
-            if event.data["alert_id"] == alert_id and status in (None, event.data["status"]):
+            if wanted(event):
                 return event
 
     seen: list[Event]

@@ -8,13 +8,18 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
+from api.settings import ApiSettings
 from bus.base import Outgoing
+from bus.memory import MemoryBus
 from schemas.alerts import Alert, AlertRule, Severity
 from schemas.topics import Topic
 from store.api_keys import Role
+from store.settings import StoreSettings
+from tests.api.conftest import running_sink
 from tests.api.sse import open_stream
-from tests.api.support import ApiServer
+from tests.api.support import ApiServer, eventually, serve_api
 
 pytestmark = pytest.mark.postgres
 
@@ -52,6 +57,7 @@ async def test_the_stream_follows_the_sharing_rule_and_resumes(live_api: ApiServ
         await a_stream.until(str(ais.alert_id))
         # B, contributing nothing, got the AIS alert (which came after) and never A's.
         assert [e.data["alert_id"] for e in b_stream.seen] == [str(ais.alert_id)]
+        assert str(shared.alert_id) not in {e.data["alert_id"] for e in b_stream.seen}
         assert int(first.id or 0) < int(a_stream.seen[-1].id or 0)  # ids order changes
 
     # A is away while B... no: while someone at A acknowledges; A comes back with its id.
@@ -82,8 +88,6 @@ async def test_a_decision_reaches_every_watch_floor_at_once(live_api: ApiServer)
         async def written() -> bool:
             return (await jakarta.get(path)).status_code == 200
 
-        from tests.api.support import eventually
-
         await eventually(written, "the alert")
         assert (await jakarta.post(f"{path}/close", json={"note": "lawful"})).status_code == 200
         closed = await darwin_stream.until(str(opened.alert_id), status="closed")
@@ -91,35 +95,45 @@ async def test_a_decision_reaches_every_watch_floor_at_once(live_api: ApiServer)
 
 
 async def test_a_stalled_client_is_cut_off_and_the_others_go_on(
-    db_url: str, store_settings
-) -> None:  # type: ignore[no-untyped-def]
-    from api.settings import ApiSettings
-    from bus.memory import MemoryBus
-    from tests.api.conftest import running_sink
-    from tests.api.support import serve_api
-
+    db_url: str, store_settings: StoreSettings
+) -> None:
+    """One browser stops reading (its socket buffers fill, then its queue of 8); a reading
+    client of the same agency keeps receiving every alert, and the stalled one is cut off."""
     bus = MemoryBus(source="/tests/api")
     await bus.start()
     await bus.ensure_topics(list(Topic))
-    settings = ApiSettings(sse_queue_size=3)
     try:
-        async with running_sink(bus, store_settings), serve_api(db_url, settings, bus) as api:
-            stalled = httpx.AsyncClient(
-                base_url=api.base_url, headers={"X-API-Key": await api.key("BAKAMLA", Role.WATCH)}
-            )
+        async with (
+            running_sink(bus, store_settings),
+            serve_api(db_url, ApiSettings(sse_queue_size=8), bus) as api,
+        ):
+            key = await api.key("BAKAMLA", Role.WATCH)
+            stalled = httpx.AsyncClient(base_url=api.base_url, headers={"X-API-Key": key})
             reader = await api.client("BAKAMLA", Role.WATCH)
-            async with stalled, reader, open_stream(reader) as live:
-                async with stalled.stream("GET", "/v1/alerts/stream") as response:
-                    assert response.status_code == 200  # connected, and never reads again
-                    alerts = [alert(f"52500{n:04d}") for n in range(40)]
+            async with (
+                stalled,
+                reader,
+                open_stream(reader) as live,
+                stalled.stream("GET", "/v1/alerts/stream") as response,
+            ):
+                assert response.status_code == 200  # connected, and never reads again
+                padding = "x" * 100_000  # so that kernel socket buffers fill quickly
+                for batch in range(60):
+                    alerts = [
+                        alert(f"5250{batch:02d}{n:03d}", evidence={"padding": padding})
+                        for n in range(2)
+                    ]
                     await bus.publish_many(
                         [Outgoing(Topic.FUSION_ALERTS.value, str(a.alert_id), a) for a in alerts]
                     )
                     for a in alerts:
                         await live.until(str(a.alert_id))
-                    from prometheus_client import REGISTRY
-
-                    dropped = REGISTRY.get_sample_value("lookout_sse_clients_dropped_total")
-                    assert dropped is not None and dropped >= 1
+                    if _dropped() >= 1:
+                        break
+                assert _dropped() >= 1, "the stalled client was never cut off"
     finally:
         await bus.stop()
+
+
+def _dropped() -> float:
+    return REGISTRY.get_sample_value("lookout_sse_clients_dropped_total") or 0.0
