@@ -221,12 +221,18 @@ def encode_value(payload: Event) -> bytes:
 
 
 def decode_value(attributes: CloudEventAttributes, value: bytes, expected: type[E]) -> E:
-    """Parse a record's value as ``expected``; the header's type must name that class."""
+    """Parse a record's value as ``expected``; the header's type must name that class.
+
+    Readers are tolerant, writers strict (ARCHITECTURE.md): fields this version does not
+    know are ignored, at every depth, so a producer upgraded first (adding an optional
+    field, the normal rolling order) is still read. Constructing an event keeps
+    ``extra="forbid"``: a producer cannot send a field by mistake. One schema, two modes
+    of validation, chosen per call."""
     cls = event_class(attributes.type)
     if not issubclass(cls, expected):
         raise EnvelopeError(f"event type {attributes.type!r} is not a {expected.__name__}")
     try:
-        return cls.model_validate_json(value)
+        return cls.model_validate_json(value, extra="ignore")
     except ValidationError as exc:
         raise EnvelopeError(f"invalid {attributes.type} value: {_summary(exc)}") from exc
 

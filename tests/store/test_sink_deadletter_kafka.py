@@ -1,5 +1,6 @@
-"""Dead letters on the real broker: what the sink cannot store reaches the dead-letter topic
-with its original bytes and headers, and the stream goes on."""
+"""Dead letters on the real broker: what the sink cannot store (a value the database
+refuses, a version it does not know) reaches the dead-letter topic with its original bytes
+and headers, and the stream goes on."""
 
 from __future__ import annotations
 
@@ -21,7 +22,14 @@ from tests.store.support import count, header, read_topic, wait_for
 
 @pytest.mark.kafka
 @pytest.mark.postgres
-async def test_the_sink_dead_letters_a_refused_record_on_kafka_and_goes_on(
+def newer_version(message: Outgoing) -> Outgoing:
+    """``message`` as a producer of a version the sink does not know would send it."""
+    value, headers = message.encode("/tests")
+    v2 = tuple((k, b"lookout.ais.position.v2" if k == "ce_type" else v) for k, v in headers)
+    return Outgoing(message.topic, message.key, None, headers=v2, raw=value)
+
+
+async def test_the_sink_dead_letters_what_it_cannot_store_on_kafka_and_goes_on(
     kafka_settings: BusSettings, db_url: str, store_settings: StoreSettings, unique: str
 ) -> None:
     topics = {t: f"{t.value}.dlq.{unique}" for t in (*SINK_TOPICS, Topic.DEADLETTER)}
@@ -35,6 +43,11 @@ async def test_the_sink_dead_letters_a_refused_record_on_kafka_and_goes_on(
             Outgoing(topics[Topic.PATROL_REPORTS], "r4", poisoned, headers=(("trace", b"t-1"),)),
             Outgoing(topics[Topic.PATROL_REPORTS], "r5", patrol(5)),
             Outgoing(topics[Topic.AIS_POSITIONS], "525000001", position(525_000_001, 2, -8, 115)),
+            newer_version(
+                Outgoing(
+                    topics[Topic.AIS_POSITIONS], "525000009", position(525_000_009, 3, -8, 115)
+                )
+            ),
         ]
         await bus.publish_many(messages)
         settings = store_settings.model_copy(update={"sink_group": f"dlq-{unique}"})
@@ -51,11 +64,19 @@ async def test_the_sink_dead_letters_a_refused_record_on_kafka_and_goes_on(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        assert sink.status.dead_lettered == 1
+        assert sink.status.dead_lettered == 2
         assert await count(db_url, "positions") == 2
         assert await count(db_url, "patrol_reports") == 1
 
-        (dead,) = await read_topic(bus, topics[Topic.DEADLETTER], 1, timeout_s=60)
+        letters = await read_topic(bus, topics[Topic.DEADLETTER], 2, timeout_s=60)
+        by_key = {header(d, "dlq_key"): d for d in letters}
+        unknown = by_key["525000009"]
+        assert unknown.key == topics[Topic.AIS_POSITIONS] and unknown.value == messages[4].raw
+        assert unknown.headers[: len(messages[4].headers)] == messages[4].headers
+        assert header(unknown, "dlq_reason") == (
+            "undecodable: unknown event type 'lookout.ais.position.v2'"
+        )
+        dead = by_key["r4"]
         assert dead.key == topics[Topic.PATROL_REPORTS]
         original_value, _ = messages[1].encode("/tests")
         assert dead.value == original_value
