@@ -7,29 +7,36 @@ PY := $(VENV)/bin/python
 
 .PHONY: install up test lint bench-ingest bench-store clean
 
-$(VENV)/.installed: pyproject.toml
+# Two stamps: running Lookout needs only its runtime dependencies; the test extra (the
+# broker, the linters, the type checker ...) comes with `make test`, `make lint` and
+# `make install` (what developers and CI run).
+$(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-extra: $(VENV)/.runtime
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.test-extra
 
-up: install
+up: $(VENV)/.runtime
 	$(VENV)/bin/lookout up
 
-test: install
+test: $(VENV)/.test-extra
 	$(PY) -m pytest -q
 
-lint: install
+lint: $(VENV)/.test-extra
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy schemas bus ingest fusion store api lookout
 
-bench-ingest: install
+bench-ingest: $(VENV)/.test-extra
 	$(PY) bench/ingest/bench_ingest.py
 
-bench-store: install
+bench-store: $(VENV)/.test-extra
 	$(PY) bench/store/bench_store.py
 
 clean:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ingest.errors import SourceError
 from lookout import __version__
 from lookout.commands.db import app as db_app
 from lookout.commands.dispatch import dispatch_command
 from lookout.commands.ingest import app as ingest_app
 from lookout.commands.keys import app as keys_app
 from lookout.commands.sink import sink_command
+from lookout.errors import CommandError
 from lookout.logging import configure_logging
 
 app = typer.Typer(
@@ -51,11 +55,20 @@ def up(
 ) -> None:
     """Run everything in one process: embedded PostgreSQL, in-memory bus, demo feed, API."""
     from api.settings import ApiSettings
+    from lookout.data_dir_lock import DataDirLock
+    from lookout.ports import check_free
     from lookout.settings import UpSettings
-    from lookout.up import run_embedded
+    from lookout.up import listeners, run_embedded
 
     settings = UpSettings(data_dir=data_dir, demo=demo)
-    asyncio.run(run_embedded(settings, ApiSettings(api_host=host, api_port=port)))
+    api_settings = ApiSettings(api_host=host, api_port=port)
+    lock = DataDirLock(settings.data_dir)
+    lock.acquire()  # before anything starts: a second `lookout up` here stops now
+    try:
+        check_free(listeners(settings, api_settings))
+        asyncio.run(run_embedded(settings, api_settings))
+    finally:
+        lock.release()
 
 
 @app.command()
@@ -69,18 +82,62 @@ def api(
     asyncio.run(serve_api(host, port))
 
 
+class SettingsFormat(StrEnum):
+    table = "table"
+    env = "env"
+    markdown = "markdown"
+
+
 @app.command()
-def settings() -> None:
+def settings(
+    format_: Annotated[
+        SettingsFormat | None,
+        typer.Option(
+            "--format",
+            help="table (default on a terminal), env (default when piped: a commented "
+            ".env file), or markdown (the README's table).",
+        ),
+    ] = None,
+) -> None:
     """List every LOOKOUT_* environment variable with its default and meaning."""
+    import shutil
+
     from rich.console import Console
+    from rich.markup import escape
+    from rich.padding import Padding
     from rich.table import Table
 
-    from lookout.settings_catalog import catalog
+    from lookout.settings_catalog import catalog, env_file, markdown_table
 
-    table = Table("variable", "default", "meaning", "read by")
-    for doc in catalog():
+    chosen = format_ or (SettingsFormat.table if sys.stdout.isatty() else SettingsFormat.env)
+    if chosen is SettingsFormat.env:
+        typer.echo(env_file())
+        return
+    if chosen is SettingsFormat.markdown:
+        typer.echo(markdown_table())
+        return
+    docs = catalog()
+    longest = max(len(doc.env) for doc in docs)
+    # Names are never cut. Piped, there is no terminal width to respect: the table is as
+    # wide as it needs. A terminal too narrow for four columns gets one block per variable.
+    width = shutil.get_terminal_size((160, 24)).columns if sys.stdout.isatty() else 160
+    console = Console(width=width)
+    if width < longest + 60:
+        for doc in docs:
+            console.print(
+                f"[bold]{doc.env}[/]  default [cyan]{escape(doc.default)}[/]  ({doc.owner})",
+                overflow="fold",
+            )
+            console.print(Padding(escape(doc.description), (0, 0, 1, 4)))
+        return
+    table = Table(show_lines=False, expand=False)
+    table.add_column("variable", no_wrap=True, min_width=longest)
+    table.add_column("default", overflow="fold")
+    table.add_column("meaning", ratio=3)
+    table.add_column("read by", overflow="fold")
+    for doc in docs:
         table.add_row(doc.env, doc.default, doc.description, doc.owner)
-    Console().print(table)
+    console.print(table)
 
 
 @app.command()
@@ -96,6 +153,9 @@ def run() -> None:
 
     try:
         app()
+    except (CommandError, SourceError) as exc:
+        typer.echo(f"lookout: {exc}", err=True)
+        raise SystemExit(1) from None
     except ValidationError as exc:
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"])

@@ -19,4 +19,23 @@ class UpSettings(BaseSettings):
         default=None, description="Use this PostgreSQL instead of starting an embedded one."
     )
     demo: bool = Field(default=True, description="Run the demo feed with `lookout up`.")
+    nmea_host: str = Field(
+        default="127.0.0.1",
+        description="Address `lookout up` takes NMEA on (UDP and TCP). 0.0.0.0 to take a "
+        "receiver on the network (AIS-catcher, rtl-ais, a dAISy box, OpenCPN).",
+    )
+    nmea_udp_port: int = Field(
+        default=10110,
+        ge=0,
+        le=65535,
+        description="UDP port `lookout up` takes NMEA datagrams on (10110, IANA's nmea-0183, "
+        "is what receivers and OpenCPN send to); 0 turns it off.",
+    )
+    nmea_tcp_port: int = Field(
+        default=10110,
+        ge=0,
+        le=65535,
+        description="TCP port `lookout up` takes NMEA connections on (senders connect and "
+        "write lines; 10110 is IANA's nmea-0183 for TCP too); 0 turns it off.",
+    )
     log_level: str = Field(default="INFO", description="Log level; JSON lines unless a tty.")

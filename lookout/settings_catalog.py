@@ -50,7 +50,9 @@ def _show(value: object) -> str:
 
 
 def catalog() -> list[SettingDoc]:
-    docs: dict[str, SettingDoc] = {}
+    """One entry per variable. A variable several services read (LOOKOUT_DATABASE_URL) is
+    listed once, with every reader and, where they differ, each one's default."""
+    found: dict[str, list[tuple[str, str, str]]] = {}
     for cls in settings_classes():
         prefix = str(cls.model_config.get("env_prefix", ""))
         for field_name, info in cls.model_fields.items():
@@ -58,8 +60,29 @@ def catalog() -> list[SettingDoc]:
             default = (
                 "" if info.is_required() else _show(info.get_default(call_default_factory=True))
             )
-            docs.setdefault(env, SettingDoc(env, default, info.description or "", cls.__name__))
-    return sorted(docs.values(), key=lambda d: d.env)
+            found.setdefault(env, []).append((default, info.description or "", cls.__name__))
+    docs = []
+    for env, readers in found.items():
+        defaults = {default for default, _, _ in readers}
+        default = (
+            readers[0][0]
+            if len(defaults) == 1
+            else "; ".join(f"{d} ({owner})" for d, _, owner in readers)
+        )
+        descriptions = list(dict.fromkeys(text for _, text, _ in readers if text))
+        owners = ", ".join(owner for _, _, owner in readers)
+        docs.append(SettingDoc(env, default, " ".join(descriptions), owners))
+    return sorted(docs, key=lambda d: d.env)
+
+
+def env_file() -> str:
+    """Every variable as a commented ``.env`` block: readable at any width, and a start
+    for a deployment's environment file."""
+    blocks = []
+    for doc in catalog():
+        assignment = f"{doc.env}={doc.default}" if doc.default != "unset" else f"# {doc.env}="
+        blocks.append(f"# {doc.description} (read by {doc.owner})\n{assignment}")
+    return "\n\n".join(blocks)
 
 
 def markdown_table() -> str:

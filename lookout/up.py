@@ -17,10 +17,16 @@ from api.health import HealthRegistry
 from api.settings import ApiSettings, api_database_url
 from bus.memory import MemoryBus
 from ingest.demo import run_demo_feed
+from ingest.pipeline import run_ingest
+from ingest.progress import IngestProgress
 from ingest.settings import IngestSettings
+from ingest.sources.base import FeedSource
+from ingest.sources.tcp_listener import TcpListenSource
+from ingest.sources.udp import UdpSource
 from lookout import __version__
 from lookout.checks import database_check
 from lookout.http import http_service
+from lookout.ports import Listener
 from lookout.services import Service, run_services
 from lookout.settings import UpSettings
 from schemas.health import ComponentHealth
@@ -38,15 +44,63 @@ def build_services(
 ) -> list[Service]:
     """Every service that exists so far, wired to one bus and one database."""
     services: list[Service] = []
+    ingest_settings = IngestSettings()
     if settings.demo:
-        ingest_settings = IngestSettings()
         services.append(
             Service("ingest-demo", functools.partial(run_demo_feed, bus, ingest_settings))
+        )
+    feeds: list[tuple[str, FeedSource]] = []
+    if settings.nmea_udp_port:
+        feeds.append(("ingest-udp", UdpSource(settings.nmea_host, settings.nmea_udp_port)))
+    if settings.nmea_tcp_port:
+        tcp = TcpListenSource(
+            settings.nmea_host,
+            settings.nmea_tcp_port,
+            max_line_bytes=ingest_settings.max_line_bytes,
+        )
+        feeds.append(("ingest-tcp", tcp))
+    for name, feed in feeds:
+        # A listener is quiet until something sends: that is not a fault.
+        progress = IngestProgress(
+            feed.name,
+            name=name,
+            quiet_after_s=float("inf"),
+            publish_stall_s=ingest_settings.publish_stall_s,
+            source_facts=getattr(feed, "facts", None),
+        )
+        health.register(name, progress.health)
+        services.append(
+            Service(name, functools.partial(_listen, feed, bus, ingest_settings, progress))
         )
     sink = StoreSink(bus, StoreSettings(database_url=database_url))
     health.register("store-sink", sink.readiness)
     services.append(Service("store-sink", sink.run))
     return services
+
+
+async def _listen(
+    feed: FeedSource, bus: MemoryBus, settings: IngestSettings, progress: IngestProgress
+) -> None:
+    await run_ingest(feed, bus, settings, progress)
+
+
+def listeners(settings: UpSettings, api: ApiSettings) -> list[Listener]:
+    """Every address ``lookout up`` will listen on, for the check before it starts."""
+    return [
+        Listener("the API (--port, LOOKOUT_API_PORT)", "tcp", api.api_host, api.api_port),
+        Listener(
+            "NMEA datagrams (LOOKOUT_NMEA_UDP_PORT)",
+            "udp",
+            settings.nmea_host,
+            settings.nmea_udp_port,
+        ),
+        Listener(
+            "NMEA connections (LOOKOUT_NMEA_TCP_PORT)",
+            "tcp",
+            settings.nmea_host,
+            settings.nmea_tcp_port,
+        ),
+    ]
 
 
 async def run_embedded(settings: UpSettings, api: ApiSettings) -> None:
@@ -87,6 +141,12 @@ async def run_embedded(settings: UpSettings, api: ApiSettings) -> None:
         log.info(
             "lookout up",
             api=f"http://{api.api_host}:{api.api_port}",
+            nmea_udp=f"{settings.nmea_host}:{settings.nmea_udp_port}"
+            if settings.nmea_udp_port
+            else "off",
+            nmea_tcp=f"{settings.nmea_host}:{settings.nmea_tcp_port}"
+            if settings.nmea_tcp_port
+            else "off",
             data_dir=str(settings.data_dir),
             services=[s.name for s in services],
         )

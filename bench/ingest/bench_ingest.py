@@ -1,6 +1,6 @@
 """Sentences per second from a capture file to the topics, next to pyais's bare decode loop.
 
-    python bench/ingest/bench_ingest.py [--repeat 112] [--no-kafka]
+    .venv/bin/python bench/ingest/bench_ingest.py [--repeat 112] [--no-kafka]
 
 Builds a capture of ~100k sentences by repeating the real captures in tests/corpora (whole
 files, so multi-sentence groups stay intact), then times, in one run on one core:

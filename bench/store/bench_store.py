@@ -1,7 +1,7 @@
 """Store benchmark: load positions through the sink's write path, then time the COP and
 track queries. Prints what it measured; never part of the test suite.
 
-    /work/venv/bin/python bench/store/bench_store.py [--positions 5000000] [--vessels 5000]
+    .venv/bin/python bench/store/bench_store.py [--positions 5000000] [--vessels 5000]
 
 Starts its own embedded PostgreSQL in a temporary directory unless LOOKOUT_DATABASE_URL is
 set (then it creates and drops a database ``lookout_bench`` there).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import time
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,12 +63,13 @@ class FileSource:
 
     async def batches(self) -> AsyncIterator[LineBatch]:
         with self._open() as stream:
-            if self.speed == 0:
-                async for batch in self._as_fast_as_possible(stream):
+            reading = self._as_fast_as_possible(stream) if self.speed == 0 else self._paced(stream)
+            try:
+                async for batch in reading:
                     yield batch
-            else:
-                async for batch in self._paced(stream):
-                    yield batch
+            except (OSError, EOFError, zlib.error) as exc:
+                # gzip.BadGzipFile is an OSError; a truncated .gz ends in EOFError.
+                raise SourceError(f"cannot read {self.path}: {_reason(exc)}") from exc
 
     async def _as_fast_as_possible(self, stream: BinaryIO) -> AsyncIterator[LineBatch]:
         raw = getattr(stream, "fileobj", None) or stream  # progress in compressed bytes
@@ -117,3 +119,13 @@ class FileSource:
             yield LineBatch(batch, datetime.now(UTC))
         if self.on_progress is not None:
             self.on_progress(done_bytes)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, gzip.BadGzipFile):
+        return f"not a valid gzip file ({exc})"
+    if isinstance(exc, EOFError):
+        return "the gzip file is cut short (truncated download or copy?)"
+    if isinstance(exc, zlib.error):
+        return f"the gzip file is corrupt ({exc})"
+    return str(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import typer
 from rich.console import Console
 
+from lookout.data_dir_lock import DataDirLock
+from lookout.errors import CommandError
+from store.embedded import EmbeddedPostgres
+from store.errors import MigrationError
 from store.migrate import migrate_database
 from store.settings import StoreSettings
 
@@ -17,7 +28,17 @@ app = typer.Typer(help="Database schema and partitions.", no_args_is_help=True)
 def migrate_command() -> None:
     """Apply pending migrations (idempotent), create partitions ahead, apply retention.
     Reads LOOKOUT_DATABASE_URL."""
-    report = asyncio.run(migrate_database(StoreSettings()))
+    settings = StoreSettings()
+    try:
+        report = asyncio.run(migrate_database(settings))
+    except psycopg.OperationalError as exc:
+        raise CommandError(
+            f"cannot connect to PostgreSQL at {safe_url(settings.database_url)}: "
+            f"{first_line(exc)}; set LOOKOUT_DATABASE_URL to your database (`lookout up` "
+            "runs and migrates its own embedded one)"
+        ) from None
+    except MigrationError as exc:
+        raise CommandError(f"migration failed: {exc}") from None
     console = Console()
     console.print(f"time series: [bold]{report.backend.value}[/]")
     if report.applied:
@@ -29,3 +50,60 @@ def migrate_command() -> None:
         f"partitions created: {report.partitions_created}; "
         f"dropped past retention: {len(report.partitions_dropped)}"
     )
+
+
+@app.command("shell")
+def shell_command(
+    command: Annotated[
+        str | None, typer.Option("--command", "-c", help="Run this SQL and exit (psql -c).")
+    ] = None,
+    data_dir: Annotated[
+        Path, typer.Option(envvar="LOOKOUT_DATA_DIR", help="Data directory of `lookout up`.")
+    ] = Path(".lookout"),
+) -> None:
+    """Open psql on Lookout's database: LOOKOUT_DATABASE_URL when it is set, else the
+    embedded PostgreSQL of `lookout up` (database "postgres" on a Unix socket in
+    DATA_DIR/postgres; started for the session if `lookout up` is not running)."""
+    psql = shutil.which("psql")
+    if psql is None:
+        raise CommandError(
+            "psql is not installed (Debian/Ubuntu: apt-get install postgresql-client); any "
+            "PostgreSQL client can connect to the URL `lookout db shell` would use"
+        )
+    args = [psql, "-X"] + (["-c", command] if command is not None else [])
+    configured = os.environ.get("LOOKOUT_DATABASE_URL")
+    if configured:
+        raise SystemExit(subprocess.call([*args, configured]))
+    lock = DataDirLock(data_dir)
+    postgres = EmbeddedPostgres(data_dir / "postgres")
+    if lock.is_held_elsewhere():  # `lookout up` runs it: connect to its socket
+        url = f"postgresql://postgres@/postgres?host={postgres.data_dir}"
+        raise SystemExit(subprocess.call([*args, url]))
+    if not (postgres.data_dir / "PG_VERSION").exists():
+        raise CommandError(
+            f"no embedded database in {data_dir} yet: run `lookout up` once, or set "
+            "LOOKOUT_DATABASE_URL"
+        )
+    lock.acquire()  # no `lookout up` may start on it while this shell runs it
+    try:
+        url = postgres.start()
+        try:
+            code = subprocess.call([*args, url])
+        finally:
+            postgres.stop()
+    finally:
+        lock.release()
+    raise SystemExit(code)
+
+
+def safe_url(url: str) -> str:
+    """``url`` without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

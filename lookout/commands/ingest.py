@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,7 +18,8 @@ from rich.table import Table
 from api.health import HealthRegistry
 from bus import BusSettings
 from bus.factory import make_bus
-from ingest.decoder import DecodeStats
+from ingest.decoder import AisDecoder, AisEvent, DecodeStats
+from ingest.forward import open_line_sink, parse_target
 from ingest.pipeline import run_ingest
 from ingest.progress import IngestProgress
 from ingest.settings import IngestSettings
@@ -26,6 +28,7 @@ from ingest.sources.file import FileSource
 from ingest.sources.tcp import TcpSource
 from ingest.sources.udp import UdpSource
 from lookout import __version__
+from lookout.errors import CommandError
 from lookout.services import Service
 from lookout.standalone import run_standalone
 from schemas.topics import Topic
@@ -100,15 +103,32 @@ def file_(
         bool | None, typer.Option("--progress/--no-progress", help="Default: on a terminal.")
     ] = None,
     source: SourceName = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="udp://HOST:PORT|tcp://HOST:PORT",
+            help="Send the lines to a running `lookout up` (or any NMEA listener) instead of "
+            "publishing them: udp://127.0.0.1:10110 or tcp://127.0.0.1:10110. TCP never "
+            "drops; prefer it for large captures.",
+        ),
+    ] = None,
 ) -> None:
-    """Replay a capture (plain NMEA, NMEA 4.0 tag blocks, or a timestamp column)."""
+    """Replay a capture (plain NMEA, NMEA 4.0 tag blocks, or a timestamp column) into the
+    bus (LOOKOUT_BUS), or with --to into a running `lookout up`."""
     console = Console()
     show = sys.stdout.isatty() if progress is None else progress
     feed = FileSource(
         path, speed=speed, name=source, max_line_bytes=IngestSettings().max_line_bytes
     )
+    if to is not None:
+        parse_target(to)  # a malformed --to is refused before anything is read
+
+    def work() -> Coroutine[Any, Any, DecodeStats]:
+        return _forward(feed, to) if to is not None else _ingest(feed)
+
     if not show:
-        stats = asyncio.run(_ingest(feed))
+        stats = asyncio.run(work())
     else:
         with Progress(
             "[progress.description]{task.description}",
@@ -120,8 +140,48 @@ def file_(
             task = bar.add_task(path.name, total=feed.size_bytes)
             advance: Callable[[int], None] = lambda done: bar.update(task, completed=done)  # noqa: E731
             feed.on_progress = advance
-            stats = asyncio.run(_ingest(feed))
+            stats = asyncio.run(work())
     render_summary(stats, console)
+    if not stats.decoded_by_type:
+        rejected = ", ".join(f"{n} {r}" for r, n in sorted(stats.rejected_by_reason.items()))
+        raise CommandError(
+            f"no AIS in {path}: {stats.lines_read} lines read, none decoded"
+            + (f" (rejected: {rejected})" if rejected else "")
+            + "; is it an NMEA capture?"
+        )
+    if to is not None:
+        console.print(f"sent {stats.lines_read - stats.lines_ignored} lines to {to}")
+    elif BusSettings().bus == "memory":
+        console.print(
+            "[bold]dry run[/]: LOOKOUT_BUS is memory, so the events were decoded into a "
+            "private in-memory bus that ended with this command; nothing was delivered. "
+            "To deliver them, send the capture to a running `lookout up` with "
+            "--to udp://127.0.0.1:10110 (or tcp://), or publish to Kafka with "
+            "LOOKOUT_BUS=kafka and LOOKOUT_KAFKA_BOOTSTRAP."
+        )
+
+
+async def _forward(feed: FileSource, target: str) -> DecodeStats:
+    """Send every line of ``feed`` to ``target``, decoding them here too for the summary
+    (the receiver decodes and publishes them)."""
+    settings = IngestSettings()
+    decoder = AisDecoder(
+        feed.name,
+        settings.fragment_timeout_s,
+        max_clock_ahead_s=settings.max_clock_ahead_s,
+        max_line_bytes=settings.max_line_bytes,
+    )
+    sink = await open_line_sink(target)
+    scratch: list[AisEvent] = []
+    try:
+        async for batch in feed.batches():
+            decoder.decode_lines(batch.lines, batch.received_at, scratch)
+            scratch.clear()
+            await sink.send(batch.lines)
+    finally:
+        await sink.close()
+    decoder.flush(datetime.now(UTC), scratch)
+    return decoder.stats
 
 
 @app.command()

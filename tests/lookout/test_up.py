@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 import psutil
 import psycopg
 import pytest
+from pyais.encode import encode_dict
 
 from tests.support.pg import postgres_data_dir
 from tests.support.tansu import free_port
@@ -36,8 +38,28 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 90.
     raise AssertionError(f"{url} did not answer within {timeout_s}s")
 
 
-def start_up(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "LOOKOUT_LOG_LEVEL": "INFO"}
+def free_udp_and_tcp_port() -> int:
+    """A port free for both UDP and TCP on loopback (NMEA takes both on one number)."""
+    while True:
+        port = free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+
+
+def start_up(
+    data_dir: Path, port: int, log: Path, nmea_port: int | None = None
+) -> subprocess.Popen[bytes]:
+    nmea = str(nmea_port or free_udp_and_tcp_port())
+    env = {
+        **os.environ,
+        "LOOKOUT_LOG_LEVEL": "INFO",
+        "LOOKOUT_NMEA_UDP_PORT": nmea,
+        "LOOKOUT_NMEA_TCP_PORT": nmea,
+    }
     env.pop("LOOKOUT_DATABASE_URL", None)
     return subprocess.Popen(
         [
@@ -78,13 +100,17 @@ def test_lookout_up_serves_healthz_stops_cleanly_and_keeps_its_data(tmp_path: Pa
 def up_stop_restart(data_dir: Path, tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "up.log"
-    proc = start_up(data_dir, port, log)
+    nmea_port = free_udp_and_tcp_port()
+    proc = start_up(data_dir, port, log, nmea_port)
     try:
         health = wait_healthy(f"http://127.0.0.1:{port}/healthz", proc)
         assert health["status"] == "ok", health
         components = {c["name"]: c for c in health["components"]}
         assert components["database"]["detail"].startswith("PostgreSQL")
+        assert {"ingest-udp", "ingest-tcp"} <= set(components)
         pg_url = f"postgresql://postgres@/postgres?host={data_dir / 'postgres'}"
+        second_up_on_the_same_data_dir_refuses(data_dir, tmp_path)
+        captures_reach_the_database_over_udp_and_tcp(nmea_port, pg_url, tmp_path)
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute("create table if not exists survives_restart (note text)")
             conn.execute("insert into survives_restart values ('still here')")
@@ -102,6 +128,62 @@ def up_stop_restart(data_dir: Path, tmp_path: Path) -> None:
     finally:
         assert stop(proc) == 0
     assert postgres_processes(data_dir) == []
+
+
+def second_up_on_the_same_data_dir_refuses(data_dir: Path, tmp_path: Path) -> None:
+    second = start_up(data_dir, free_port(), tmp_path / "second.log")
+    code = second.wait(60)
+    said = (tmp_path / "second.log").read_text()
+    assert code == 1, said
+    assert f"lookout: {data_dir} is in use by another lookout up" in said, said
+    assert "Traceback" not in said
+
+
+def captures_reach_the_database_over_udp_and_tcp(
+    nmea_port: int, pg_url: str, tmp_path: Path
+) -> None:
+    """`lookout ingest file --to` feeds the running `lookout up` (README's quick start)."""
+    for scheme, first in (("udp", 503_400_000), ("tcp", 503_500_000)):
+        capture = tmp_path / f"{scheme}.nmea"
+        capture.write_text(
+            "".join(
+                encode_dict(
+                    {"type": 1, "mmsi": first + i, "lat": -8.7, "lon": 115.2, "speed": 7.0},
+                    talker_id="AI",
+                    sentence_type="VDM",
+                )[0]
+                + "\n"
+                for i in range(5)
+            )
+        )
+        sent = subprocess.run(
+            [
+                *(sys.executable, "-m", "lookout.cli", "--log-level", "WARNING", "ingest"),
+                *(
+                    "file",
+                    str(capture),
+                    "--no-progress",
+                    "--to",
+                    f"{scheme}://127.0.0.1:{nmea_port}",
+                ),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert sent.returncode == 0, sent.stderr
+        deadline = time.monotonic() + 60
+        while True:
+            with psycopg.connect(pg_url) as conn:
+                row = conn.execute(
+                    "select count(distinct mmsi) from positions where mmsi between %s and %s",
+                    (first, first + 4),
+                ).fetchone()
+            if row == (5,):
+                break
+            assert time.monotonic() < deadline, f"{scheme}: {row} of 5 vessels stored"
+            time.sleep(0.2)
 
 
 def test_help_lists_the_service_subcommands() -> None:
