@@ -48,7 +48,8 @@ from api.webhooks.ssrf import (
     parse_allow_cidrs,
     system_resolver,
 )
-from bus.base import Bus, CommitError, Outgoing, Record, Subscription
+from bus.base import Bus, CommitError, Record, Subscription
+from bus.deadletter import dead_letter
 from schemas.health import ComponentHealth
 from schemas.topics import Topic
 from store import webhooks as db
@@ -57,21 +58,6 @@ from store.db import is_connection_lost
 log = structlog.get_logger(__name__)
 
 BatchHook = Callable[[Sequence[Record]], Awaitable[None]]
-
-
-def dead_letter(
-    record: Record, reason: str, consumer: str, topic: str = Topic.DEADLETTER
-) -> Outgoing:
-    """The record's original bytes and headers, with why and where from, for replay."""
-    headers = (
-        *record.headers,
-        ("dlq_reason", reason.encode()),
-        ("dlq_topic", record.topic.encode()),
-        ("dlq_partition", str(record.partition).encode()),
-        ("dlq_offset", str(record.offset).encode()),
-        ("dlq_consumer", consumer.encode()),
-    )
-    return Outgoing(topic, record.topic, None, headers=headers, raw=record.value or b"")
 
 
 class Dispatcher:
@@ -218,7 +204,7 @@ class Dispatcher:
         if result.unreadable:
             await self.bus.publish_many(
                 [
-                    dead_letter(r, why, self.settings.dispatch_group, self.deadletter_topic)
+                    dead_letter(r, why, self.settings.dispatch_group, topic=self.deadletter_topic)
                     for r, why in result.unreadable
                 ]
             )
