@@ -1,4 +1,6 @@
-"""Operations endpoints every Lookout process serves: /healthz and /metrics."""
+"""Operations endpoints every Lookout process serves: /healthz (liveness), /readyz
+(readiness) and /metrics. Both health answers are 503 when a component is down, with its
+reason in words (never raw exception text)."""
 
 from __future__ import annotations
 
@@ -10,15 +12,25 @@ from api.health import HealthRegistry
 from schemas.health import HealthReport
 
 
+def _answer(report: HealthReport) -> JSONResponse:
+    code = 503 if report.status == "down" else 200
+    return JSONResponse(report.model_dump(mode="json"), status_code=code)
+
+
 def ops_router(health: HealthRegistry) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz", response_model=HealthReport)
     async def healthz() -> JSONResponse:
-        """Liveness and readiness of every component; 503 when any is down."""
-        report = await health.report()
-        code = 503 if report.status == "down" else 200
-        return JSONResponse(report.model_dump(mode="json"), status_code=code)
+        """Liveness: the process and its loops are alive (a Kubernetes livenessProbe; 503
+        means restart it)."""
+        return _answer(await health.liveness())
+
+    @router.get("/readyz", response_model=HealthReport)
+    async def readyz() -> JSONResponse:
+        """Readiness: every component can do its work now (database reachable, schema
+        migrated, consumer progressing); 503 when one cannot, with the reason."""
+        return _answer(await health.report())
 
     @router.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -69,7 +69,7 @@ class ApiSettings(BaseSettings):
 
 
 class OpsSettings(BaseSettings):
-    """Where a service without an HTTP API of its own serves /healthz and /metrics."""
+    """Where a service without an HTTP API of its own serves /healthz, /readyz and /metrics."""
 
     model_config = SettingsConfigDict(env_prefix="LOOKOUT_", extra="ignore")
 

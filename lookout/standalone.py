@@ -1,5 +1,6 @@
 """Running one service as its own process (distributed mode): the service itself plus an
-ops endpoint (/healthz, /metrics) so an orchestrator can probe and scrape it."""
+ops endpoint (/healthz liveness, /readyz readiness, /metrics) so an orchestrator can probe
+and scrape it."""
 
 from __future__ import annotations
 

@@ -74,6 +74,7 @@ def build_services(
         )
     sink = StoreSink(bus, StoreSettings(database_url=database_url))
     health.register("store-sink", sink.readiness)
+    health.register_liveness("store-sink", sink.liveness)
     services.append(Service("store-sink", sink.run))
     return services
 

@@ -1,4 +1,4 @@
-"""Health of a running component, as /healthz reports it."""
+"""Health of a running component, as /healthz (liveness) and /readyz (readiness) report it."""
 
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ async def _ingest(source: FeedSource) -> DecodeStats:
 
 
 async def _ingest_live(source: FeedSource) -> None:
-    """A live feed as a long-running service: /healthz and /metrics on the ops port."""
+    """A live feed as a long-running service: /healthz, /readyz and /metrics on the ops port."""
     settings = IngestSettings()
     progress = IngestProgress(
         source.name,

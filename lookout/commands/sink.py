@@ -33,6 +33,7 @@ async def _run_sink(migrate_first: bool) -> None:
         sink = StoreSink(bus, settings)
         health = HealthRegistry(__version__)
         health.register("store-sink", sink.readiness)
+        health.register_liveness("store-sink", sink.liveness)
         health.register("database", database_check(settings.database_url))
         await run_standalone([Service("store-sink", sink.run)], health)
 

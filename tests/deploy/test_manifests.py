@@ -3,13 +3,17 @@ and every command they run is a real `lookout` subcommand."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import httpx
 import kubernetes_validate
 import pytest
 import yaml
 from typer.main import get_command
 
+from api.health import HealthRegistry
+from api.ops import create_ops_app
 from lookout.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,3 +65,38 @@ def test_containers_run_real_lookout_commands() -> None:
     assert commands
     for args in commands:
         assert args[0] in known, f"{args} is not a lookout command ({sorted(known)})"
+
+
+async def answered_paths(paths: list[str]) -> set[str]:
+    """The paths an ops endpoint answers with 200 (every component fine)."""
+    app = create_ops_app(HealthRegistry("test"), title="test")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ops") as client:
+        return {path for path in paths if (await client.get(path)).status_code == 200}
+
+
+def probed_containers() -> list[tuple[str, dict]]:
+    found = []
+    for manifest in base_manifests():
+        for doc in documents(manifest):
+            if doc.get("kind") != "Deployment":
+                continue
+            pod = doc["spec"]["template"]["spec"]
+            found += [(f"{manifest.name}:{c['name']}", c) for c in pod["containers"]]
+    return found
+
+
+def test_every_service_probes_liveness_and_readiness_at_their_own_paths() -> None:
+    """Liveness is not readiness: /healthz (restart when it fails) and /readyz (out of
+    service while it fails, e.g. during a database outage)."""
+    served = asyncio.run(answered_paths(["/healthz", "/readyz"]))
+    containers = probed_containers()
+    assert containers
+    for name, container in containers:
+        ports = {p["name"] for p in container.get("ports", [])}
+        for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+            assert probe in container, f"{name} has no {probe}"
+            get = container[probe]["httpGet"]
+            assert get["path"] == path, f"{name}: {probe} asks {get['path']}, not {path}"
+            assert get["port"] in ports, f"{name}: {probe} port {get['port']} is not declared"
+            assert path in served

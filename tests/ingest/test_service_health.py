@@ -1,4 +1,4 @@
-"""A live ingest run as its own service answers /healthz and /metrics on its ops port."""
+"""A live ingest run as its own service answers /healthz, /readyz and /metrics on its ops port."""
 
 from __future__ import annotations
 
@@ -64,9 +64,10 @@ def test_a_udp_ingest_service_reports_what_it_received(tmp_path: Path) -> None:
         env=env,
     )
     try:
-        health_url = f"http://127.0.0.1:{ops_port}/healthz"
+        health_url = f"http://127.0.0.1:{ops_port}/readyz"
         first = wait_until(lambda: get_json(health_url), 30, "the ops endpoint")
         assert first["status"] == "ok"
+        assert get_json(f"http://127.0.0.1:{ops_port}/healthz")["status"] == "ok"
 
         def lines_read() -> int:
             [ingest] = [c for c in get_json(health_url)["components"] if c["name"] == "ingest"]

@@ -1,4 +1,5 @@
-"""`lookout up`: the embedded default answers /healthz, stops cleanly, keeps its data."""
+"""`lookout up`: the embedded default answers /healthz and /readyz, stops cleanly, keeps
+its data."""
 
 from __future__ import annotations
 
@@ -103,8 +104,10 @@ def up_stop_restart(data_dir: Path, tmp_path: Path) -> None:
     nmea_port = free_udp_and_tcp_port()
     proc = start_up(data_dir, port, log, nmea_port)
     try:
-        health = wait_healthy(f"http://127.0.0.1:{port}/healthz", proc)
+        health = wait_healthy(f"http://127.0.0.1:{port}/readyz", proc)
         assert health["status"] == "ok", health
+        alive = wait_healthy(f"http://127.0.0.1:{port}/healthz", proc)
+        assert alive["status"] == "ok" and "store-sink" in str(alive), alive
         components = {c["name"]: c for c in health["components"]}
         assert components["database"]["detail"].startswith("PostgreSQL")
         assert {"ingest-udp", "ingest-tcp"} <= set(components)
@@ -121,7 +124,7 @@ def up_stop_restart(data_dir: Path, tmp_path: Path) -> None:
 
     proc = start_up(data_dir, port, log)
     try:
-        assert wait_healthy(f"http://127.0.0.1:{port}/healthz", proc)["status"] == "ok"
+        assert wait_healthy(f"http://127.0.0.1:{port}/readyz", proc)["status"] == "ok"
         with psycopg.connect(pg_url) as conn:
             row = conn.execute("select note from survives_restart").fetchone()
         assert row == ("still here",)

@@ -10,12 +10,16 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
+import httpx
 import pytest
 
+from api.health import HealthRegistry
+from api.ops import create_ops_app
 from bus.base import Bus, Record
 from bus.kafka import KafkaBus
 from bus.memory import MemoryBus
 from bus.settings import BusSettings
+from lookout.checks import database_check
 from schemas.topics import Topic
 from store.db import connect
 from store.decode import SINK_TOPICS
@@ -149,26 +153,43 @@ async def _outage_then_recovery(data_dir: Path, db_url: str, store_settings: Sto
         async with await connect(url) as conn:
             await migrate(conn, settings)
         sink = StoreSink(bus, settings)
+        ops = ops_client(sink, url)
         task = await run_until(sink)
         await bus.publish_many(first)
         await wait_for(lambda: _done(sink, len(first)), 30, "the first half to be written")
+        assert (await ops.get("/readyz")).status_code == 200
 
         await asyncio.to_thread(server.stop)
         await bus.publish_many(second)
         await wait_for(lambda: _retried(sink, 3), 30, "the sink to retry a lost database")
-        assert (await sink.readiness()).status == "down"
         assert not task.done()  # waiting, not crashed
+        # Not ready (out of service), still alive (no restart loop during an outage).
+        alive, ready = await ops.get("/healthz"), await ops.get("/readyz")
+        assert alive.status_code == 200, alive.text
+        assert ready.status_code == 503
+        details = {c["name"]: c["detail"] for c in ready.json()["components"]}
+        assert details == {"store-sink": "database unreachable", "database": "database unreachable"}
 
         server = EmbeddedPostgres(data_dir)
         assert await asyncio.to_thread(server.start) == url
         await wait_for(lambda: _done(sink, len(messages)), 30, "the sink to finish")
-        assert (await sink.readiness()).status == "ok"
+        assert (await ops.get("/readyz")).status_code == 200
         await stop(task)
         assert sink.status.records == len(messages)  # nothing skipped
         assert await snapshot(url) == expected  # nothing lost, nothing doubled
     finally:
         await bus.stop()
         await asyncio.to_thread(server.stop)
+
+
+def ops_client(sink: StoreSink, database_url: str) -> httpx.AsyncClient:
+    """The sink's ops endpoint, as `lookout sink` serves it."""
+    health = HealthRegistry("test")
+    health.register("store-sink", sink.readiness)
+    health.register_liveness("store-sink", sink.liveness)
+    health.register("database", database_check(database_url))
+    app = create_ops_app(health, title="lookout sink")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ops")
 
 
 async def _retried(sink: StoreSink, times: int) -> bool:
