@@ -61,7 +61,7 @@ class IngestProgress:
                     name=self.name,
                     status="down",
                     detail=f"the bus refused the last {state.failures} publish(es) over "
-                    f"{failing_s:.0f}s ({state.last_error}); holding {publisher.held} "
+                    f"{failing_s:.0f}s ({state.last_error_kind}); holding {publisher.held} "
                     "events and pausing the feed, retrying with backoff",
                     facts=dict(facts),
                 )

@@ -52,7 +52,9 @@ class PublishState:
     failures: int = 0
     """Consecutive publishes the bus refused (0 once one succeeds)."""
     last_error: str | None = None
-    """Why the last refused publish failed (None once one succeeds)."""
+    """Why the last refused publish failed, in full, for logs (None once one succeeds)."""
+    last_error_kind: str | None = None
+    """The class of that error (PublishError, ...): what health shows, never raw text."""
     failing_since: float | None = None
     """``time.monotonic()`` of the first of the current run of failures."""
     in_flight_since: float | None = None
@@ -155,6 +157,7 @@ class BatchPublisher:
                     self.refused += 1
                     state.failures += 1
                     state.last_error = _describe(exc)
+                    state.last_error_kind = type(exc).__name__
                     if state.failing_since is None:
                         state.failing_since = time.monotonic()
                 raise
@@ -171,6 +174,7 @@ class BatchPublisher:
                 )
             state.failures = 0
             state.last_error = None
+            state.last_error_kind = None
             state.failing_since = None
 
 

@@ -126,6 +126,7 @@ async def test_a_bus_outage_holds_full_batches_pauses_the_feed_and_loses_nothing
             feed.queue.put_nowait(positions(first, BATCH))
         down = await health_becomes(progress, "down")
         assert "refused" in down.detail and "holding" in down.detail
+        assert "(PublishError)" in down.detail and "NodeNotReady" not in down.detail  # no raw text
         await wait_for(lambda: publisher.refused >= 3, what="several refused publishes")
         assert not run.done()  # the outage did not end the run
         assert feed.queue.qsize() == 2  # the feed is not read while a full batch is held
