@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -114,6 +115,16 @@ def up_stop_restart(data_dir: Path, tmp_path: Path) -> None:
         pg_url = f"postgresql://postgres@/postgres?host={data_dir / 'postgres'}"
         second_up_on_the_same_data_dir_refuses(data_dir, tmp_path)
         captures_reach_the_database_over_udp_and_tcp(nmea_port, pg_url, tmp_path)
+        # `lookout db shell` finds the running one's database (README: look at the data)
+        assert re.search(
+            r"^\s*10\s*$",
+            db_shell(
+                data_dir,
+                "select count(distinct mmsi) from positions where mmsi between 503400000 "
+                "and 503500004",
+            ),
+            flags=re.MULTILINE,
+        )
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute("create table if not exists survives_restart (note text)")
             conn.execute("insert into survives_restart values ('still here')")
@@ -131,6 +142,35 @@ def up_stop_restart(data_dir: Path, tmp_path: Path) -> None:
     finally:
         assert stop(proc) == 0
     assert postgres_processes(data_dir) == []
+    # with no lookout up running, db shell starts the embedded database for its session
+    assert "still here" in db_shell(data_dir, "select note from survives_restart")
+    assert postgres_processes(data_dir) == []
+
+
+def db_shell(data_dir: Path, sql: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "LOOKOUT_DATABASE_URL"}
+    shell = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lookout.cli",
+            "--log-level",
+            "WARNING",
+            "db",
+            "shell",
+            "--data-dir",
+            str(data_dir),
+            "-c",
+            sql,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert shell.returncode == 0, shell.stderr
+    return shell.stdout
 
 
 def second_up_on_the_same_data_dir_refuses(data_dir: Path, tmp_path: Path) -> None:
