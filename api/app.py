@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
 from api.db import ApiDatabase
 from api.health import HealthRegistry
@@ -14,6 +17,8 @@ from api.ops import ops_router
 from api.routes import alerts, audit, config, cop, live, reports, session, vessels
 from api.settings import ApiSettings
 from bus.base import Bus
+
+PAGE_DIR = Path(__file__).resolve().parent / "page"
 
 
 def v1_router() -> APIRouter:
@@ -68,4 +73,11 @@ def create_app(
     app.state.settings = app_settings
     app.include_router(ops_router(health))
     app.include_router(v1_router())
+    app.mount("/page", StaticFiles(directory=PAGE_DIR), name="page")
+
+    @app.get("/", include_in_schema=False)
+    async def watch_floor() -> FileResponse:
+        """The watch-floor page (api/page): map, live alerts, vessel tracks."""
+        return FileResponse(PAGE_DIR / "index.html")
+
     return app

@@ -1,0 +1,164 @@
+"""The watch-floor page in a real headless Chromium (Debian's chromium, driven by
+playwright): it signs in with a key, shows the vessels, receives an alert published during
+the test, and acknowledging it from the list changes the alert in the database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bus.base import Outgoing
+from schemas.alerts import Alert, AlertRule, Severity
+from schemas.topics import Topic
+from store.api_keys import Role
+from store.db import connect
+from tests.api.support import ApiServer, eventually
+from tests.store.factories import position, static
+
+pytestmark = pytest.mark.postgres
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps calling hosts this network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ARTIFACTS = Path(os.environ.get("LOOKOUT_TEST_ARTIFACTS", "test-artifacts"))
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+async def publish_fleet(api: ApiServer, now: datetime, count: int) -> None:
+    assert api.bus is not None
+    messages = []
+    for n in range(count):
+        mmsi = 525_200_000 + n
+        lat, lon = -11 + (n % 40) * 0.4, 105 + (n // 40) * 1.6
+        messages.append(
+            Outgoing(
+                Topic.AIS_POSITIONS.value,
+                str(mmsi),
+                position(
+                    mmsi,
+                    0,
+                    lat,
+                    lon,
+                    event_time=now - timedelta(seconds=n),
+                    heading_deg=(n * 37) % 360,
+                    speed_kn=5 + n % 10,
+                ),
+            )
+        )
+        ship_type = (30, 70, 80, 60, 52, 36, 99)[n % 7]
+        messages.append(
+            Outgoing(
+                Topic.AIS_STATIC.value,
+                str(mmsi),
+                static(
+                    mmsi,
+                    0,
+                    name=f"VESSEL {n}",
+                    ship_type=ship_type,
+                    event_time=now - timedelta(hours=1),
+                ),
+            )
+        )
+    await api.bus.publish_many(messages)
+
+
+def save_screenshot(png: bytes) -> None:
+    """A test artifact; with LOOKOUT_UPDATE_SCREENSHOT=1 also the README's picture."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "watch-floor.png").write_bytes(png)
+    if os.environ.get("LOOKOUT_UPDATE_SCREENSHOT"):
+        shutil.copy(ARTIFACTS / "watch-floor.png", DOCS / "watch-floor.png")
+
+
+async def test_the_watch_floor_page(live_api: ApiServer) -> None:
+    playwright_api = pytest.importorskip("playwright.async_api")
+    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 (one stat, before anything runs)
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium; .ci/run does)")
+    assert live_api.bus is not None
+    now = datetime.now(UTC)
+    await publish_fleet(live_api, now, 280)
+    key = await live_api.key("BAKAMLA", Role.WATCH)
+    async with await live_api.client("BAKAMLA", Role.ADMIN) as admin:
+        zone = {
+            "type": "Polygon",
+            "coordinates": [
+                [[114.5, -9.2], [116.2, -9.2], [116.2, -8.0], [114.5, -8.0], [114.5, -9.2]]
+            ],
+        }
+        made = await admin.post(
+            "/v1/geofences", json={"name": "Lombok Strait", "kind": "restricted", "geometry": zone}
+        )
+        assert made.status_code == 201
+
+        async def fleet_stored() -> bool:
+            cop = (await admin.get("/v1/cop/vessels")).json()
+            return len(cop["features"]) == 280
+
+        await eventually(fleet_stored, "the fleet in the store")
+
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1400, "height": 850})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            await page.goto(live_api.base_url + "/")
+            await page.fill("#key", key)
+            await page.click("#login-form button[type=submit]")
+            await page.wait_for_function("window.lookout.vesselCount === 280", timeout=20_000)
+            await page.wait_for_function("window.lookout.live === true", timeout=20_000)
+
+            alert = Alert.open(
+                rule=AlertRule.GEOFENCE_ENTER,
+                severity=Severity.HIGH,
+                subject="525200003",
+                mmsis=[525_200_003],
+                title="VESSEL 3 entered Lombok Strait",
+                started_at=now - timedelta(minutes=2),
+                lat=-9.8,
+                lon=105.0,
+            )
+            await live_api.bus.publish_many(
+                [Outgoing(Topic.FUSION_ALERTS.value, str(alert.alert_id), alert)]
+            )
+            item = page.locator(f'#alerts li[data-alert-id="{alert.alert_id}"]')
+            await item.wait_for(timeout=20_000)
+            assert "Lombok Strait" in await item.inner_text()
+
+            await page.select_option("#lang", "id")  # Bahasa Indonesia
+            await page.wait_for_function("document.documentElement.lang === 'id'")
+            assert await item.locator("button.ack").inner_text() == "Terima"
+            await item.locator("button.ack").click()
+            await page.wait_for_selector(
+                f'#alerts li[data-alert-id="{alert.alert_id}"][data-status="acknowledged"]',
+                timeout=20_000,
+            )
+            async with await connect(live_api.db_url) as owner:
+                cur = await owner.execute(
+                    "SELECT status, acknowledged_by FROM alerts WHERE alert_id = %s",
+                    (alert.alert_id,),
+                )
+                assert await cur.fetchone() == ("acknowledged", "BAKAMLA")
+
+            await item.click()  # the alert's vessel: identity and its last 24 h
+            await page.wait_for_selector("#vessel:not([hidden])", timeout=10_000)
+            assert "VESSEL 3" in await page.inner_text("#vessel")
+            await page.select_option("#lang", "en")
+            await page.wait_for_function("document.documentElement.lang === 'en'")
+            shot = await page.screenshot()
+            assert len(shot) > 10_000
+            save_screenshot(shot)
+            assert errors == [], errors
+        finally:
+            await browser.close()
