@@ -38,7 +38,7 @@ async def search_vessels(
     """Vessels whose MMSI or IMO equals ``q``, whose call sign is ``q``, or whose name
     contains it (any case); by MMSI, after ``after_mmsi`` (the cursor)."""
     q = q.strip() if q else None
-    q_int = int(q) if q and q.isdigit() and len(q) <= 9 else None
+    q_int = int(q) if q and q.isascii() and q.isdigit() and len(q) <= 9 else None
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             _SEARCH,

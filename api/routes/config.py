@@ -18,7 +18,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from api.common import BusDep, Settings, publish, unprocessable
+from api.common import BusDep, Settings, inline_schema, publish, unprocessable
 from api.deps import Analyst, AnyRole, Db, audit
 from api.models import (
     GeofenceIn,
@@ -218,11 +218,7 @@ _WATCH_CSV = (
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {
-                    "schema": WatchlistIn.model_json_schema(
-                        ref_template="#/components/schemas/{model}"
-                    )
-                },
+                "application/json": {"schema": inline_schema(WatchlistIn)},
                 "text/csv": {"schema": {"type": "string"}, "example": _WATCH_CSV},
             },
         }

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from api.common import BusDep, Settings, publish, unprocessable
+from api.common import BusDep, Settings, inline_schema, publish, unprocessable
 from api.deps import AnyRole, Db, Reporter, audit
 from api.models import Created, CreatedMany, Report, ReportIn, ReportPage
 from api.pagination import decode_cursor, encode_cursor
@@ -30,7 +30,7 @@ MAX_BODY_BYTES = 2_000_000
 CLOCK_AHEAD = timedelta(minutes=5)
 """A sighting dated further ahead than this is a wrong clock, refused."""
 
-_REPORT_SCHEMA = ReportIn.model_json_schema(ref_template="#/components/schemas/{model}")
+_REPORT_SCHEMA = inline_schema(ReportIn)
 _CSV_EXAMPLE = (
     "observed_at,lat,lon,reporter_kind,activity,vessel_description,persons_on_board\n"
     "2026-03-01T04:30:00Z,-8.72,115.18,fisher,people_smuggling,wooden boat,40\n"
