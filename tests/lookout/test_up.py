@@ -113,6 +113,7 @@ def up_stop_restart(data_dir: Path, tmp_path: Path) -> None:
         assert components["database"]["detail"].startswith("PostgreSQL")
         assert {"ingest-udp", "ingest-tcp"} <= set(components)
         pg_url = f"postgresql://postgres@/postgres?host={data_dir / 'postgres'}"
+        the_api_serves_the_page_as_the_role_rls_binds(port, pg_url)
         second_up_on_the_same_data_dir_refuses(data_dir, tmp_path)
         captures_reach_the_database_over_udp_and_tcp(nmea_port, pg_url, tmp_path)
         # `lookout db shell` finds the running one's database (README: look at the data)
@@ -238,3 +239,16 @@ def test_help_lists_the_service_subcommands() -> None:
         env={**os.environ, "COLUMNS": "200"},
     ).stdout
     assert "up" in out
+
+
+def the_api_serves_the_page_as_the_role_rls_binds(port: int, pg_url: str) -> None:
+    assert b"Lookout" in urllib.request.urlopen(f"http://127.0.0.1:{port}/").read()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/me")
+    assert refused.value.code == 401  # the API answers /v1, from its database
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        api_role = conn.execute(
+            "SELECT r.rolsuper, r.rolbypassrls FROM pg_stat_activity a "
+            "JOIN pg_roles r ON r.rolname = a.usename WHERE a.usename = 'lookout_api'"
+        ).fetchall()
+    assert api_role and set(api_role) == {(False, False)}
