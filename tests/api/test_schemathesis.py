@@ -17,7 +17,9 @@ pytestmark = pytest.mark.postgres
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
-async def test_no_generated_request_gets_a_server_error(live_api: ApiServer) -> None:
+async def test_no_generated_request_gets_a_server_error(
+    live_api: ApiServer, tmp_path: Path
+) -> None:
     if not SCHEMATHESIS.exists():
         pytest.skip("schemathesis is not installed (it is in the test extra)")
     key = await live_api.key("BAKAMLA", Role.ADMIN)
@@ -31,8 +33,12 @@ async def test_no_generated_request_gets_a_server_error(live_api: ApiServer) -> 
         "8",
         "--seed",
         "15",
+        # One worker: hypothesis parses lambdas with ast in threads, which trips a CPython
+        # 3.11 bug (SystemError: AST constructor recursion depth mismatch).
         "--workers",
-        "2",
+        "1",
+        "--generation-database",
+        "none",
         "--request-timeout",
         "10",
         # An event stream never ends: it is tested by tests/api/test_live.py.
@@ -40,6 +46,7 @@ async def test_no_generated_request_gets_a_server_error(live_api: ApiServer) -> 
         "/v1/alerts/stream",
         "-H",
         f"X-API-Key: {key}",
+        cwd=tmp_path,  # its cache stays out of the work tree
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
