@@ -14,12 +14,17 @@ is durable:
   original one to land in the same partition as its vessel's other records).
 
 ``replay_of`` turns a dead letter back into the original message (original topic, key,
-bytes and headers without the ``dlq_*`` ones), for ``lookout deadletter replay``.
+bytes and headers without the ``dlq_*`` ones); ``replay_dead_letters`` does it for the
+whole topic, for ``lookout deadletter replay``.
 """
 
 from __future__ import annotations
 
-from bus.base import Outgoing, Record
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bus.base import Bus, Outgoing, Record
 from schemas.topics import Topic
 
 DLQ_PREFIX = "dlq_"
@@ -70,3 +75,47 @@ def replay_of(dead: Record) -> Outgoing:
     key = dlq_header(dead, "dlq_key")
     headers = tuple(h for h in dead.headers if not h[0].startswith(DLQ_PREFIX))
     return Outgoing(topic=topic, key=key, payload=None, headers=headers, raw=dead.value)
+
+
+@dataclass
+class ReplayReport:
+    replayed: Counter[str] = field(default_factory=Counter)
+    """Records published again, by original topic."""
+    not_dead_letters: int = 0
+    """Records on the topic without a ``dlq_topic`` header: left where they are."""
+
+
+async def replay_dead_letters(
+    bus: Bus,
+    *,
+    group: str,
+    topic: str = Topic.DEADLETTER,
+    batch: int = 500,
+    join_timeout_s: float = 60.0,
+    on_progress: Callable[[ReplayReport], None] | None = None,
+) -> ReplayReport:
+    """Publish every dead letter not yet replayed by ``group`` back to its original topic,
+    then commit it for ``group``: a second run replays only what arrived since. Each
+    batch is durable on its original topics before its offsets are committed, so an
+    interrupted replay repeats a batch at worst (consumers are idempotent). The dead
+    letters stay in the topic (retention removes them), for the record."""
+    report = ReplayReport()
+    async with bus.subscribe([topic], group=group) as subscription:
+        await subscription.wait_assigned(join_timeout_s)
+        while True:
+            records = await subscription.getmany(max_records=batch, timeout_s=1.0)
+            if not records:
+                if await subscription.caught_up():
+                    return report
+                continue
+            replays = []
+            for record in records:
+                try:
+                    replays.append(replay_of(record))
+                except NotADeadLetterError:
+                    report.not_dead_letters += 1
+            await bus.publish_many(replays)
+            await subscription.commit(records)
+            report.replayed.update(message.topic for message in replays)
+            if on_progress is not None:
+                on_progress(report)

@@ -13,6 +13,7 @@ import typer
 from ingest.errors import SourceError
 from lookout import __version__
 from lookout.commands.db import app as db_app
+from lookout.commands.deadletter import app as deadletter_app
 from lookout.commands.dispatch import dispatch_command
 from lookout.commands.ingest import app as ingest_app
 from lookout.commands.keys import app as keys_app
@@ -29,6 +30,9 @@ app = typer.Typer(
 
 app.add_typer(ingest_app, name="ingest", help="Decode AIS feeds (TCP, UDP, files) into the bus.")
 app.add_typer(db_app, name="db", help="Database schema: migrations and partitions.")
+app.add_typer(
+    deadletter_app, name="deadletter", help="Records consumers could not use; replay them."
+)
 app.add_typer(keys_app, name="keys", help="API keys per agency: create, list, revoke.")
 app.command("sink")(sink_command)
 app.command("dispatch")(dispatch_command)
