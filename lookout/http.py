@@ -11,6 +11,9 @@ from fastapi import FastAPI
 
 from lookout.services import Service
 
+SHUTDOWN_GRACE_S = 5
+"""Open requests get this long to finish when the service stops; then they are cut."""
+
 
 class _QuietServer(uvicorn.Server):
     """uvicorn without its own signal handlers: the runner owns SIGINT/SIGTERM."""
@@ -22,7 +25,15 @@ class _QuietServer(uvicorn.Server):
 
 def http_service(name: str, app: FastAPI, host: str, port: int) -> Service:
     config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, lifespan="on"
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        # Live streams (SSE) never end on their own: without a bound, a graceful shutdown
+        # would wait for every watch floor's browser to hang up.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
     server = _QuietServer(config)
 

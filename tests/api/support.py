@@ -17,6 +17,7 @@ from api.db import ApiDatabase
 from api.health import HealthRegistry
 from api.settings import ApiSettings, api_database_url
 from bus.base import Bus
+from lookout.http import SHUTDOWN_GRACE_S
 from store.api_keys import Role, create_key
 from store.db import connect
 from tests.support.tansu import free_port
@@ -52,7 +53,13 @@ async def serve_api(
     database = ApiDatabase(api_database_url(db_url, settings), settings)
     app = create_app(HealthRegistry("test"), database=database, bus=bus, settings=settings)
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,  # an open SSE stream must not hang teardown
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
