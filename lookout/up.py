@@ -15,6 +15,8 @@ from api.app import create_app
 from api.db import ApiDatabase
 from api.health import HealthRegistry
 from api.settings import ApiSettings, api_database_url
+from api.webhooks.dispatcher import Dispatcher
+from api.webhooks.settings import WebhookSettings
 from bus.memory import MemoryBus
 from ingest.demo import run_demo_feed
 from ingest.pipeline import run_ingest
@@ -76,6 +78,9 @@ def build_services(
     health.register("store-sink", sink.readiness)
     health.register_liveness("store-sink", sink.liveness)
     services.append(Service("store-sink", sink.run))
+    dispatcher = Dispatcher(bus, WebhookSettings(), database_url)
+    health.register("webhook-dispatcher", dispatcher.health)
+    services.append(Service("webhook-dispatcher", dispatcher.run))
     return services
 
 

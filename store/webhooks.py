@@ -339,20 +339,33 @@ async def insert_deliveries(conn: Conn, rows: Sequence[NewDelivery]) -> int:
         return cur.rowcount
 
 
+_RELAXED_COMMIT = b"SET LOCAL synchronous_commit = off"
+"""Claims and attempt records commit without waiting for the WAL flush: each delivery
+would otherwise wait for its own fsync (the dispatcher's bottleneck in bench/webhooks).
+A database crash can lose only the last moments of them, and a lost claim or "delivered"
+mark means the delivery is sent again with the same webhook-id — the at-least-once the
+receivers already deduplicate. Delivery rows themselves (the intake) stay synchronous:
+Kafka offsets are committed on their strength."""
+
 _CLAIM = b"""
-WITH busy AS (
-    SELECT * FROM unnest(%(busy_ids)s::uuid[], %(busy_counts)s::int[]) AS b(subscription_id, n)
-), due AS (
-    SELECT d.delivery_id, d.subscription_id,
-           row_number() OVER (PARTITION BY d.subscription_id ORDER BY d.next_attempt_at) AS rank
-    FROM webhook_deliveries d
-    JOIN webhook_subscriptions s ON s.subscription_id = d.subscription_id AND s.active
-    WHERE d.status IN ('pending', 'failed')
-      AND d.next_attempt_at <= %(now)s
-      AND (d.claimed_until IS NULL OR d.claimed_until < %(now)s)
+WITH slots AS (
+    SELECT s.subscription_id, %(per_endpoint)s - coalesce(b.n, 0) AS free
+    FROM webhook_subscriptions s
+    LEFT JOIN unnest(%(busy_ids)s::uuid[], %(busy_counts)s::int[]) AS b(subscription_id, n)
+        ON b.subscription_id = s.subscription_id
+    WHERE s.active
 ), chosen AS (
-    SELECT due.delivery_id FROM due LEFT JOIN busy USING (subscription_id)
-    WHERE due.rank <= %(per_endpoint)s - coalesce(busy.n, 0)
+    SELECT due.delivery_id
+    FROM slots
+    CROSS JOIN LATERAL (
+        SELECT d.delivery_id FROM webhook_deliveries d
+        WHERE d.subscription_id = slots.subscription_id
+          AND d.status IN ('pending', 'failed')
+          AND d.next_attempt_at <= %(now)s
+          AND (d.claimed_until IS NULL OR d.claimed_until < %(now)s)
+        ORDER BY d.next_attempt_at
+        LIMIT greatest(slots.free, 0)
+    ) AS due
     LIMIT %(limit)s
 )
 UPDATE webhook_deliveries d SET claimed_until = %(lease_until)s
@@ -377,7 +390,8 @@ async def claim_due(
     """Claim due deliveries, at most ``per_endpoint`` per subscription counting those
     already ``in_flight`` here. The UPDATE re-checks the claim, so two dispatchers racing
     for a row never both get it."""
-    async with conn.cursor(row_factory=class_row(DueDelivery)) as cur:
+    async with conn.transaction(), conn.cursor(row_factory=class_row(DueDelivery)) as cur:
+        await cur.execute(_RELAXED_COMMIT)
         await cur.execute(
             _CLAIM,
             {
@@ -419,6 +433,7 @@ async def record_attempt(
     else:
         status = "dead"
     async with conn.transaction():
+        await conn.execute(_RELAXED_COMMIT)
         await conn.execute(
             """INSERT INTO webhook_attempts (delivery_id, subscription_id, attempted_at, outcome,
                    status_code, latency_ms, response_excerpt, error)

@@ -46,9 +46,6 @@ class WebhookSettings(BaseSettings):
         description="Deliveries in flight to one endpoint at once, so a slow or dead one "
         "never takes the connections healthy ones need.",
     )
-    webhook_max_connections: int = Field(
-        default=200, ge=1, description="Connections of the dispatcher's shared HTTP pool."
-    )
     webhook_claim_batch: int = Field(
         default=200, ge=1, description="Most due deliveries claimed from the database at once."
     )

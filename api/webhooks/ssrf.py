@@ -28,6 +28,7 @@ tests allow 127.0.0.0/8 that way.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
@@ -312,14 +313,21 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         limits: httpx.Limits,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(limits=limits, trust_env=False)
+        ssl_context = ssl_context or default_ssl_context()
+        super().__init__(verify=ssl_context, limits=limits, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=backend,
         )
+
+
+@functools.cache
+def default_ssl_context() -> ssl.SSLContext:
+    """One verifying context for every client: loading the CA bundle costs tens of ms."""
+    return httpx.create_ssl_context(trust_env=False)
 
 
 def guarded_client(

@@ -112,6 +112,7 @@ def up_stop_restart(data_dir: Path, tmp_path: Path) -> None:
         components = {c["name"]: c for c in health["components"]}
         assert components["database"]["detail"].startswith("PostgreSQL")
         assert {"ingest-udp", "ingest-tcp"} <= set(components)
+        assert components["webhook-dispatcher"]["status"] == "ok"
         pg_url = f"postgresql://postgres@/postgres?host={data_dir / 'postgres'}"
         the_api_serves_the_page_as_the_role_rls_binds(port, pg_url)
         second_up_on_the_same_data_dir_refuses(data_dir, tmp_path)
