@@ -14,7 +14,7 @@ from api.db import ApiDatabase
 from api.health import HealthRegistry
 from api.live import LiveAlerts
 from api.ops import ops_router
-from api.routes import alerts, audit, config, cop, live, reports, session, vessels
+from api.routes import alerts, audit, config, cop, live, reports, session, vessels, webhooks
 from api.settings import ApiSettings
 from bus.base import Bus
 
@@ -25,7 +25,7 @@ def v1_router() -> APIRouter:
     router = APIRouter(prefix="/v1")
     router.include_router(session.router)
     # live before alerts: /alerts/stream is not an alert id
-    for module in (cop, vessels, live, alerts, reports, config, audit):
+    for module in (cop, vessels, live, alerts, reports, config, audit, webhooks):
         router.include_router(module.router)
     return router
 

@@ -514,6 +514,20 @@ async def deliveries(
         return await cur.fetchall()
 
 
+async def delivery(
+    conn: Conn, subscription_id: uuid.UUID, delivery_id: uuid.UUID
+) -> DeliveryRow | None:
+    async with conn.cursor(row_factory=class_row(DeliveryRow)) as cur:
+        await cur.execute(
+            """SELECT delivery_id, subscription_id, alert_id, event_type, webhook_id, event_time,
+                      status, attempts, redeliveries, next_attempt_at, last_attempt_at,
+                      last_status_code, last_error, created_at, delivered_at
+               FROM webhook_deliveries WHERE subscription_id = %s AND delivery_id = %s""",
+            (subscription_id, delivery_id),
+        )
+        return await cur.fetchone()
+
+
 async def attempts(conn: Conn, delivery_id: uuid.UUID) -> list[AttemptRow]:
     async with conn.cursor(row_factory=class_row(AttemptRow)) as cur:
         await cur.execute(
