@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install up test lint bench-ingest bench-store clean
+.PHONY: install up test lint bench-ingest bench-store bench-webhooks clean
 
 # Two stamps: running Lookout needs only its runtime dependencies; the test extra (the
 # broker, the linters, the type checker ...) comes with `make test`, `make lint` and
@@ -38,6 +38,9 @@ bench-ingest: $(VENV)/.test-extra
 
 bench-store: $(VENV)/.test-extra
 	$(PY) bench/store/bench_store.py
+
+bench-webhooks: $(VENV)/.test-extra
+	$(PY) bench/webhooks/bench_webhooks.py
 
 clean:
 	rm -rf $(VENV) .lookout .pytest_cache .mypy_cache .ruff_cache

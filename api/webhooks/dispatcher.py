@@ -35,6 +35,7 @@ import psycopg
 import structlog
 from psycopg_pool import AsyncConnectionPool
 
+from api.settings import ApiSettings
 from api.webhooks import metrics
 from api.webhooks.delivery import attempt
 from api.webhooks.intake import FilterCache, IntakeResult, plan_batch
@@ -119,6 +120,7 @@ class Dispatcher:
         topic: str | None = None,
         deadletter_topic: str = Topic.DEADLETTER,
         after_intake: BatchHook | None = None,
+        sharing_window_days: int | None = None,
     ) -> None:
         """``network_backend`` opens sockets below the SSRF guard (tests record them);
         ``after_intake`` runs between the rows' commit and the offsets' (crash tests)."""
@@ -131,6 +133,8 @@ class Dispatcher:
         )
         self.plan = RetryPlan(settings.webhook_retry_schedule_s, settings.webhook_retry_after_max_s)
         self.topic = topic or settings.dispatch_topic
+        # The API's setting: one sharing rule, read the same way by routes and webhooks.
+        self.sharing_window_days = sharing_window_days or ApiSettings().sharing_window_days
         self.deadletter_topic = deadletter_topic
         self._network_backend = network_backend
         self._after_intake = after_intake
@@ -234,6 +238,7 @@ class Dispatcher:
                         self._filters,
                         now=now,
                         first_attempt_at=self.plan.first_attempt_at(now),
+                        sharing_window_days=self.sharing_window_days,
                     )
                 break
             except (psycopg.Error, OSError) as exc:

@@ -10,8 +10,8 @@ The sharing rule, as the API's row-level security states it for alerts:
 
 * an AIS-derived alert (``source_agency`` None) is visible to every agency;
 * an alert raised from a patrol report is visible to the reporting agency and to agencies
-  that filed at least one report within the window (``webhook_sharing_window_days``,
-  default 90, the API's default) — contribution is measured from reports filed;
+  that filed at least one report within the window (``LOOKOUT_SHARING_WINDOW_DAYS``,
+  default 90, the API's own setting) — contribution is measured from reports filed;
 * a distress (safety of life) alert is visible to every agency, evidence included: the
   distress detector puts only position, time, kinds, device counts and a persons estimate
   in it (issue 17), never a report's narrative, reporter or notes, which stay under the

@@ -109,6 +109,7 @@ async def plan_batch(
     *,
     now: datetime,
     first_attempt_at: datetime,
+    sharing_window_days: int,
 ) -> IntakeResult:
     """Write the batch's delivery rows (call inside a transaction)."""
     result = IntakeResult()
@@ -124,7 +125,7 @@ async def plan_batch(
     compiled = filters.compile(await db.subscriptions(conn, active_only=True))
     if not compiled:
         return result
-    since = now - timedelta(days=settings.webhook_sharing_window_days)
+    since = now - timedelta(days=sharing_window_days)
     contributors = await db.contributing_agencies(conn, since)
     for attributes, alert in events:
         rows = []

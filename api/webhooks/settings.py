@@ -69,12 +69,6 @@ class WebhookSettings(BaseSettings):
         description="After a secret rotation the old secret also signs for this long, so "
         "receivers switch without downtime.",
     )
-    webhook_sharing_window_days: int = Field(
-        default=90,
-        ge=1,
-        description="Sharing rule: an agency that filed a report within this many days may "
-        "receive alerts raised from other agencies' reports.",
-    )
     webhook_cap_sender: str = Field(
         default="lookout@fusion-centre.invalid",
         description="CAP <sender>: the fusion centre's identifier (unique, no spaces).",

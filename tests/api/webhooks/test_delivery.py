@@ -209,6 +209,7 @@ async def test_an_endpoint_failing_for_five_days_is_given_up_then_disabled_and_a
     await rig.dispatcher.intake(records_of([first]))
     await rig.receiver.wait_for("/down", 1)
     for n, step in enumerate(SVIX_SCHEDULE_S[1:], start=2):  # ~28 h of schedule
+        await rig.settle()  # attempt n-1 recorded, its retry set from the clock's time
         await rig.advance(step)
         await rig.receiver.wait_for("/down", n)
     await wait_until(lambda: _status(rig, sub, "dead"), "the delivery to be given up")
