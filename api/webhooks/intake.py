@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from api.settings import ApiSettings
 from api.webhooks import cap, cloudevents
 from api.webhooks.filters import CompiledFilter, visibility
 from api.webhooks.settings import WebhookSettings
@@ -109,7 +110,7 @@ async def plan_batch(
     *,
     now: datetime,
     first_attempt_at: datetime,
-    sharing_window_days: int,
+    sharing_window_days: int | None = None,
 ) -> IntakeResult:
     """Write the batch's delivery rows (call inside a transaction)."""
     result = IntakeResult()
@@ -125,7 +126,8 @@ async def plan_batch(
     compiled = filters.compile(await db.subscriptions(conn, active_only=True))
     if not compiled:
         return result
-    since = now - timedelta(days=sharing_window_days)
+    window_days = sharing_window_days or ApiSettings().sharing_window_days
+    since = now - timedelta(days=window_days)
     contributors = await db.contributing_agencies(conn, since)
     for attributes, alert in events:
         rows = []
