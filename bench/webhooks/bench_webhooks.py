@@ -168,15 +168,48 @@ async def run_once(url: str, alerts: int, rate: float, mixed: bool) -> dict[str,
     }
 
 
+async def raw_http(alerts: int) -> float:
+    """The ceiling: plain signed-size POSTs to the 50 fast endpoints through httpx, 4 in
+    flight per endpoint, no bus, no database, no SSRF guard. Deliveries per second."""
+    import httpx
+
+    parent, child = mp.Pipe()
+    proc = mp.get_context("fork").Process(target=receiver_process, args=(child, 5.0))
+    proc.start()
+    port = parent.recv()
+    body = b"x" * 900  # about one CloudEvents alert
+    started = time.time()
+
+    async def endpoint(n: int) -> None:
+        limits = httpx.Limits(max_connections=4)
+        async with httpx.AsyncClient(limits=limits) as client:
+            gate = asyncio.Semaphore(4)
+
+            async def one() -> None:
+                async with gate:
+                    await client.post(f"http://127.0.0.1:{port}/fast/{n}", content=body)
+
+            await asyncio.gather(*(one() for _ in range(alerts)))
+
+    await asyncio.gather(*(endpoint(n) for n in range(FAST)))
+    elapsed = time.time() - started
+    parent.send("done")
+    parent.recv()
+    proc.join(30)
+    return alerts * FAST / elapsed
+
+
 async def bench(url: str, alerts: int, rate: float) -> None:
     async with await connect(url) as conn:
         await migrate(conn, StoreSettings(database_url=url))
+    ceiling = await raw_http(alerts)
     baseline = await run_once(url, alerts, rate, mixed=False)
     mixed = await run_once(url, alerts, rate, mixed=True)
     table = Table("figure", "baseline: 50 fast", "mixed: 50 fast + 5 slow (5 s) + 1 dead")
     for key in baseline:
         table.add_row(key, f"{baseline[key]:.1f}", f"{mixed[key]:.1f}")
     console.print(table)
+    console.print(f"ceiling, plain httpx POSTs to the same 50 receivers: {ceiling:.0f} /s")
     console.print(
         f"python {platform.python_version()} on {platform.machine()}, "
         f"{alerts} alerts at {rate:g}/s, pinned to core 1; receivers on core 0"
