@@ -292,7 +292,8 @@ class Bus(_StartStop):
         on_revoked: PartitionsCallback | None = None,
     ) -> Subscription:
         """A member of consumer group ``group``; new groups start at the earliest offset.
-        ``on_revoked`` runs before partitions move away (flush and commit there);
+        ``on_revoked`` runs before partitions move away, while they are still this
+        member's (flush and commit there: those commits count);
         ``on_assigned`` after new ones arrive (load checkpoints there)."""
 
     @abstractmethod

@@ -47,6 +47,7 @@ class KafkaBus(Bus):
         self.source = source
         self._producer: AIOKafkaProducer | None = None
         self._admin: AIOKafkaAdminClient | None = None
+        self._admin_lock = asyncio.Lock()  # readers starting together share one client
         self._key_hashes: dict[bytes, int] = {}
 
     async def start(self) -> None:
@@ -79,15 +80,17 @@ class KafkaBus(Bus):
         """The partitions of ``topics`` now (a missing topic has none), asked of the
         brokers. Only existing topics are described: describing a missing one would
         create it on brokers that auto-create topics (Tansu does)."""
-        if self._admin is None:
-            admin = AIOKafkaAdminClient(**connection_options(self.settings))
-            await admin.start()
-            self._admin = admin
+        async with self._admin_lock:
+            if self._admin is None:
+                admin = AIOKafkaAdminClient(**connection_options(self.settings))
+                await admin.start()
+                self._admin = admin
+        admin = self._admin
         found: dict[str, set[int]] = {topic: set() for topic in topics}
         try:
-            existing = set(await self._admin.list_topics()) & set(topics)
+            existing = set(await admin.list_topics()) & set(topics)
             if existing:
-                for described in await self._admin.describe_topics(sorted(existing)):
+                for described in await admin.describe_topics(sorted(existing)):
                     if described["error_code"] == 0:
                         found[described["topic"]] = {
                             p["partition"] for p in described["partitions"]

@@ -20,6 +20,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import structlog
+
 from bus.assignment import copartitioned
 from bus.base import (
     Bus,
@@ -34,6 +36,8 @@ from bus.base import (
 )
 from bus.metrics import CONSUMED, PUBLISHED
 from schemas.topics import COMPACTED_TOPICS
+
+log = structlog.get_logger(__name__)
 
 
 def partition_for(key: str | None, partitions: int, counter: int) -> int:
@@ -180,8 +184,7 @@ class MemoryBus(Bus):
             part = parts[index]
             part.append((topic, index, part.next_offset, key, value, tuple(headers), now_ms))
             if len(part) > limit and len(part) > part.trim_at:
-                part.trim(self.max_records_per_partition, self._uncommitted_from(topic, index))
-                part.trim_at = len(part) * 1.25
+                self._trim(topic, index, part)
         for topic, count in Counter(m.topic for m in messages).items():
             PUBLISHED.labels(topic).inc(count)
         # Wake every waiting reader, then arm the event again for the next publish.
@@ -212,6 +215,22 @@ class MemoryBus(Bus):
         return MemorySubscription(
             self, list(topics), None, None, None, from_offsets=from_offsets or {}, from_end=True
         )
+
+    def _trim(self, topic: str, index: int, part: _Partition) -> None:
+        floor = self._uncommitted_from(topic, index)
+        part.trim(self.max_records_per_partition, floor)
+        part.trim_at = len(part) * 1.25
+        if len(part) > self.max_records_per_partition * 1.25:
+            # Kept for a group that does not commit (a stuck sink): said each time the
+            # partition grows by another quarter, so memory use is never a surprise.
+            log.warning(
+                "memory bus holds records a consumer group has not committed",
+                topic=topic,
+                partition=index,
+                records=len(part),
+                uncommitted_from=floor,
+                limit=self.max_records_per_partition,
+            )
 
     def _uncommitted_from(self, topic: str, partition: int) -> int | None:
         """The lowest offset some group still has to commit in this partition (a group
@@ -308,11 +327,12 @@ class MemorySubscription(Subscription):
         revoked = self._assigned - self._target
         if not revoked:
             return
+        # Still owned while the callback runs, as on Kafka: what it commits counts.
+        if self._on_revoked:
+            await self._on_revoked(revoked)
         self._assigned = self._assigned - revoked
         for tp in revoked:
             self._positions.pop(tp, None)
-        if self._on_revoked:
-            await self._on_revoked(revoked)
 
     def _held_by_others(self) -> frozenset[TopicPartition]:
         if self.group_name is None:

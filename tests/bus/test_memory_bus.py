@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from structlog.testing import capture_logs
+
 from bus import Outgoing
 from bus.memory import MemoryBus, partition_for
 from tests.bus.test_contract import Ping
@@ -53,7 +55,10 @@ async def test_records_a_group_has_not_committed_are_never_trimmed() -> None:
     bus = MemoryBus(source="/tests", partitions=1, max_records_per_partition=10)
     async with bus.subscribe(["t.keep"], group="sink") as sub:
         await sub.wait_assigned()
-        await bus.publish_many([Outgoing("t.keep", "k", Ping(n=i)) for i in range(100)])
+        with capture_logs() as logs:
+            await bus.publish_many([Outgoing("t.keep", "k", Ping(n=i)) for i in range(100)])
+        held = [e for e in logs if e["event"].startswith("memory bus holds records")]
+        assert held and held[-1]["uncommitted_from"] == 0
         batch = await sub.getmany(max_records=1000, timeout_s=0)
         assert [r.decode(Ping).n for r in batch] == list(range(100))
     # The sink crashed before committing: its next member gets everything again.
