@@ -80,6 +80,7 @@ def build_services(
     services.append(Service("store-sink", sink.run))
     dispatcher = Dispatcher(bus, WebhookSettings(), database_url)
     health.register("webhook-dispatcher", dispatcher.health)
+    health.register_liveness("webhook-dispatcher", dispatcher.liveness)
     services.append(Service("webhook-dispatcher", dispatcher.run))
     return services
 

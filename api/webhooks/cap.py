@@ -6,6 +6,7 @@ One alert's life is one CAP message thread:
 |---|---|---|
 | opened  | ``Alert``  | none |
 | updated | ``Update`` | every earlier message of this alert sent to this subscriber |
+| updated, nothing sent before | ``Alert`` | none (the subscriber's first message of it) |
 | closed  | ``Cancel`` | every earlier message of this alert sent to this subscriber |
 
 ``identifier`` is the alert event's deterministic id (= ``webhook-id``), ``sent`` its event
@@ -130,7 +131,12 @@ def render(
     _sub(root, "sender", sender)
     _sub(root, "sent", cap_time(sent))
     _sub(root, "status", "Actual")
-    _sub(root, "msgType", MSG_TYPE[alert.change])
+    msg_type = MSG_TYPE[alert.change]
+    if alert.change is AlertChange.UPDATED and not references:
+        # The subscriber never had this alert (its filters admitted only the update, say a
+        # severity raised to its minimum): for it, this is the first message.
+        msg_type = "Alert"
+    _sub(root, "msgType", msg_type)
     _sub(root, "scope", "Restricted")
     _sub(root, "restriction", "Partner agencies of the fusion centre, under its sharing rule")
     if alert.change is not AlertChange.OPENED and references:

@@ -60,6 +60,9 @@ log = structlog.get_logger(__name__)
 
 CLAIM_COALESCE_S = 0.005
 """Wait this long after a wake before claiming, so one claim serves many freed slots."""
+LIVENESS_S = 120.0
+"""A loop that has not gone round for this long is stuck: /healthz says down (a restart
+is the cure). Both loops go round at least every few seconds, waiting or not."""
 POOL_SIZE = 16
 """Database connections: claims, intake and one per attempt being recorded."""
 
@@ -150,6 +153,7 @@ class Dispatcher:
         self.problem: str | None = None
         self.problem_since: float | None = None
         self.counts: dict[str, int] = {"events": 0, "deliveries": 0, "attempts": 0}
+        self._went_round: dict[str, float] = {}
 
     # --- life cycle ------------------------------------------------------------------
 
@@ -207,6 +211,7 @@ class Dispatcher:
         self._subscription = subscription
         async with subscription:
             while True:
+                self._went_round["intake"] = time.monotonic()
                 records = await subscription.getmany(
                     max_records=self.settings.dispatch_batch_max_records,
                     timeout_s=self.settings.dispatch_poll_timeout_s,
@@ -270,6 +275,7 @@ class Dispatcher:
         assert self._pool is not None
         delay = self.settings.dispatch_retry_initial_s
         while True:
+            self._went_round["delivery"] = time.monotonic()
             self._wake.clear()
             try:
                 subscribers, claimed = await self._claim()
@@ -398,6 +404,19 @@ class Dispatcher:
                 )
 
     # --- health ----------------------------------------------------------------------
+
+    async def liveness(self) -> ComponentHealth:
+        """Down only when a loop is stuck (not when it waits for a lost database)."""
+        now = time.monotonic()
+        stuck = {
+            loop: round(now - at)
+            for loop, at in self._went_round.items()
+            if now - at > LIVENESS_S and not (loop == "intake" and self.problem)
+        }
+        if stuck:
+            detail = ", ".join(f"{loop} loop idle {s}s" for loop, s in stuck.items())
+            return ComponentHealth(name="webhook-dispatcher", status="down", detail=detail)
+        return ComponentHealth(name="webhook-dispatcher", status="ok", detail="loops running")
 
     async def health(self) -> ComponentHealth:
         facts: dict[str, int | float | str | None] = {

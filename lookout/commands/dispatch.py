@@ -34,6 +34,7 @@ async def _run_dispatch(migrate_first: bool) -> None:
         dispatcher = Dispatcher(bus, settings, store.database_url)
         health = HealthRegistry(__version__)
         health.register("webhook-dispatcher", dispatcher.health)
+        health.register_liveness("webhook-dispatcher", dispatcher.liveness)
         health.register("database", database_check(store.database_url))
         await run_standalone([Service("webhook-dispatcher", dispatcher.run)], health)
 

@@ -134,6 +134,13 @@ def test_cap_thread_alert_update_cancel_with_references() -> None:
     assert closed_info.findtext("cap:urgency", namespaces=NS) == "Past"
 
 
+def test_cap_an_update_is_the_first_message_for_a_subscriber_who_had_nothing_before() -> None:
+    raised = gap_alert(change=AlertChange.UPDATED, updated_at=T0 + timedelta(hours=1))
+    root = _cap(cap.render(raised, identifier="id-9", sent=T0, sender="s"))
+    assert root.findtext("cap:msgType", namespaces=NS) == "Alert"
+    assert root.find("cap:references", NS) is None
+
+
 def test_cap_area_is_the_geofence_polygon_when_there_is_one() -> None:
     alert = gap_alert(rule=AlertRule.GEOFENCE_ENTER, geofence_id="mpa-1", severity=Severity.LOW)
     ring = [(115.0, -8.0), (116.0, -8.0), (116.0, -9.0), (115.0, -8.0)]
