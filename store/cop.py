@@ -24,10 +24,11 @@ WITH v AS (
     ORDER BY time DESC
     LIMIT %(limit)s
 ), open_alerts AS (
-    SELECT m AS mmsi, count(*) AS n
-    FROM alerts, unnest(mmsis) AS m
-    WHERE status <> 'closed'
-    GROUP BY m
+    -- One row holding every vessel's count: looked up per vessel, never joined (the
+    -- planner cannot estimate unnest's groups and would loop over them per vessel).
+    SELECT coalesce(jsonb_object_agg(m, n), '{}'::jsonb) AS by_mmsi
+    FROM (SELECT m, count(*) AS n FROM alerts, unnest(mmsis) AS m
+          WHERE status <> 'closed' GROUP BY m) counted
 )
 SELECT json_build_object(
     'type', 'FeatureCollection',
@@ -43,11 +44,11 @@ SELECT json_build_object(
             'flag_country', v.flag_country, 'mmsi_valid', v.mmsi_valid,
             'time', v.time,
             'seconds_since_seen', round(extract(epoch FROM now() - v.time)::numeric, 1),
-            'open_alerts', coalesce(a.n, 0)
+            'open_alerts', coalesce((a.by_mmsi ->> v.mmsi::text)::int, 0)
         )
     ) ORDER BY v.time DESC), '[]'::json)
 )::text
-FROM v LEFT JOIN open_alerts a USING (mmsi)
+FROM v, open_alerts a
 """
 
 
