@@ -19,6 +19,7 @@ from bus.base import Outgoing
 from bus.memory import MemoryBus
 from schemas.topics import Topic
 from store import timeseries
+from store.db import Conn as Connection
 from store.db import connect
 from store.migrate import migrate
 from store.settings import StoreSettings
@@ -222,3 +223,93 @@ async def test_a_batch_mostly_refused_stops_the_sink_instead_of_dead_lettering_i
         await stop(task)
     parts = range(3)  # the memory bus's default partition count
     assert sum(memory_bus.end_offset((Topic.DEADLETTER, p)) for p in parts) == 0
+
+
+async def backends_waiting_for_a_lock(conn: Connection) -> list[int]:
+    cur = await conn.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+    )
+    return [int(pid) for (pid,) in await cur.fetchall()]
+
+
+async def test_a_deadlock_is_retried_on_the_same_connection_not_taken_for_a_lost_database(
+    db_url: str, conn: Connection, store_settings: StoreSettings
+) -> None:
+    first, second = 525_000_101, 525_000_102
+    await conn.execute("INSERT INTO vessels (mmsi) VALUES (%s), (%s)", (first, second))
+    sink = StoreSink(MemoryBus(source="/tests"), store_settings)
+    batch = records_of(
+        [
+            Outgoing(Topic.AIS_POSITIONS, str(m), position(m, 1, -8.0, 115.0))
+            for m in (first, second)
+        ]
+    )
+    async with await connect(db_url) as other:
+        async with other.transaction():
+            # The other side waits long before checking for a deadlock: the sink's server
+            # process (deadlock_timeout 1 s) finds it and its transaction is the one undone.
+            await other.execute("SET LOCAL deadlock_timeout = '30s'")
+            await other.execute("SELECT 1 FROM vessels WHERE mmsi = %s FOR UPDATE", (second,))
+            write = asyncio.create_task(sink.write_durably(batch))
+            waiting: list[int] = []
+
+            async def sink_waits() -> bool:
+                assert not write.done(), write
+                waiting[:] = await backends_waiting_for_a_lock(conn)
+                return bool(waiting)
+
+            await wait_for(sink_waits, 30, "the sink to wait for the second vessel's row")
+            # Holding the first vessel's row, the sink waits for the second: take the first.
+            await other.execute("SELECT 1 FROM vessels WHERE mmsi = %s FOR UPDATE", (first,))
+        counts = await asyncio.wait_for(write, 30)
+    cur = await conn.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()"
+    )
+    still_connected = [int(pid) for (pid,) in await cur.fetchall()]
+    await sink.close()
+    assert sink.status.retries >= 1  # it met the deadlock
+    assert still_connected == waiting  # and kept its connection: nothing was lost
+    assert counts["positions"] == 2 and sink.status.dead_lettered == 0
+    assert await count(db_url, "positions") == 2
+
+
+async def test_a_sink_stuck_in_the_database_is_reported_not_alive_until_it_moves(
+    db_url: str, conn: Connection, store_settings: StoreSettings
+) -> None:
+    """Liveness is the loop turning: a write blocked for longer than
+    ``sink_liveness_timeout_s`` (here behind a row lock nobody releases) is a sink to
+    restart; once it moves it is alive again."""
+    settings = store_settings.model_copy(update={"sink_liveness_timeout_s": 0.5})
+    mmsi = 525_000_201
+    await conn.execute("INSERT INTO vessels (mmsi) VALUES (%s)", (mmsi,))
+    bus = MemoryBus(source="/tests")
+    await bus.publish_many(
+        [Outgoing(Topic.AIS_POSITIONS, str(mmsi), position(mmsi, 1, -8.0, 115.0))]
+    )
+    sink = StoreSink(bus, settings)
+    async with await connect(db_url) as other, other.transaction():
+        await other.execute("SELECT 1 FROM vessels WHERE mmsi = %s FOR UPDATE", (mmsi,))
+        task = asyncio.create_task(sink.run())
+        try:
+
+            async def stuck() -> bool:
+                assert not task.done(), task.exception()
+                return (await sink.liveness()).status == "down"
+
+            await wait_for(stuck, 30, "the stuck sink to be reported not alive")
+            assert (await sink.liveness()).detail.startswith("sink loop stuck for ")
+            assert sink.status.records == 0
+        except BaseException:
+            await stop(task)
+            raise
+    try:
+
+        async def alive_and_written() -> bool:
+            return sink.status.records == 1 and (await sink.liveness()).status == "ok"
+
+        await wait_for(alive_and_written, 30, "the sink to move again")
+    finally:
+        await stop(task)
+    assert await count(db_url, "positions") == 1
