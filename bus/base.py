@@ -38,6 +38,7 @@ from schemas.envelope import (
     Event,
     decode_value,
     encode_value,
+    event_type_of,
     headers_for,
 )
 
@@ -88,7 +89,7 @@ class Record:
         """The payload as ``expected``; raises ``EnvelopeError`` with a reason otherwise."""
         if self.value is None:
             raise ValueError("a tombstone has no payload")
-        return decode_value(self.attributes(), self.value, expected)
+        return decode_value(event_type_of(self.headers), self.value, expected)
 
 
 @dataclass(frozen=True, slots=True)

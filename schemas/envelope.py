@@ -9,6 +9,7 @@ Any Kafka tool in any language can read them. Schemas are versioned by ``ce_type
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import uuid
@@ -105,6 +106,40 @@ class CloudEventAttributes(BaseModel):
             )
         except (ValueError, ValidationError) as exc:
             raise EnvelopeError(f"bad CloudEvents headers: {exc}") from exc
+
+
+_REQUIRED_HEADERS = ("ce_id", "ce_type", "ce_source", "ce_time")
+
+
+@functools.lru_cache(maxsize=1024)
+def _check_attributes(time: str, specversion: str) -> None:
+    """Raise the ``EnvelopeError`` ``CloudEventAttributes.from_headers`` would for these
+    values. Only they can fail validation (id, type, source, subject and content type are
+    any string), and a batch's records share a handful of them, so the verdict is kept."""
+    CloudEventAttributes.from_headers(
+        (
+            ("ce_id", b"-"),
+            ("ce_type", b"-"),
+            ("ce_source", b"-"),
+            ("ce_time", time.encode()),
+            ("ce_specversion", specversion.encode()),
+        )
+    )
+
+
+def event_type_of(headers: Iterable[tuple[str, bytes]]) -> str:
+    """The ``ce_type`` of a record whose headers ``CloudEventAttributes.from_headers``
+    accepts, raising the same ``EnvelopeError`` where it would not: the read path's check
+    of the envelope without building the attributes model per record."""
+    found = {name: value for name, value in headers}
+    if not all(name in found for name in _REQUIRED_HEADERS):
+        missing = [h for h in _REQUIRED_HEADERS if h not in found]
+        raise EnvelopeError(f"missing CloudEvents headers: {', '.join(missing)}")
+    _check_attributes(
+        found["ce_time"].decode("utf-8", "replace"),
+        found.get("ce_specversion", b"1.0").decode("utf-8", "replace"),
+    )
+    return found["ce_type"].decode("utf-8", "replace")
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -220,7 +255,7 @@ def encode_value(payload: Event) -> bytes:
     return type(payload).__pydantic_serializer__.to_json(payload)
 
 
-def decode_value(attributes: CloudEventAttributes, value: bytes, expected: type[E]) -> E:
+def decode_value(attributes: CloudEventAttributes | str, value: bytes, expected: type[E]) -> E:
     """Parse a record's value as ``expected``; the header's type must name that class.
 
     Readers are tolerant, writers strict (ARCHITECTURE.md): fields this version does not
@@ -228,13 +263,14 @@ def decode_value(attributes: CloudEventAttributes, value: bytes, expected: type[
     field, the normal rolling order) is still read. Constructing an event keeps
     ``extra="forbid"``: a producer cannot send a field by mistake. One schema, two modes
     of validation, chosen per call."""
-    cls = event_class(attributes.type)
+    ce_type = attributes if isinstance(attributes, str) else attributes.type
+    cls = event_class(ce_type)
     if not issubclass(cls, expected):
-        raise EnvelopeError(f"event type {attributes.type!r} is not a {expected.__name__}")
+        raise EnvelopeError(f"event type {ce_type!r} is not a {expected.__name__}")
     try:
         return cls.model_validate_json(value, extra="ignore")
     except ValidationError as exc:
-        raise EnvelopeError(f"invalid {attributes.type} value: {_summary(exc)}") from exc
+        raise EnvelopeError(f"invalid {ce_type} value: {_summary(exc)}") from exc
 
 
 def _summary(exc: ValidationError, most: int = 5) -> str:

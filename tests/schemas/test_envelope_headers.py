@@ -13,6 +13,7 @@ from schemas.envelope import (
     EnvelopeError,
     Event,
     attributes_for,
+    event_type_of,
     headers_for,
     new_event_id,
 )
@@ -94,3 +95,56 @@ def test_a_payload_without_a_type_is_refused() -> None:
 
     with pytest.raises(EnvelopeError, match="has no ce_type"):
         headers_for(Untyped(n=1), source="/x")
+
+
+GOOD = (
+    ("ce_specversion", b"1.0"),
+    ("ce_id", b"e-1"),
+    ("ce_type", b"lookout.ais.position.v1"),
+    ("ce_source", b"/ingest/file"),
+    ("ce_time", b"2026-03-01T06:30:00.123456Z"),
+    ("content-type", b"application/json"),
+)
+
+
+def _with(**changes: bytes | None) -> tuple[tuple[str, bytes], ...]:
+    names = {k.replace("_dash_", "-"): v for k, v in changes.items()}
+    kept = [(n, names.get(n, v)) for n, v in GOOD if names.get(n, v) is not None]
+    extra = [(n, v) for n, v in names.items() if v is not None and n not in dict(GOOD)]
+    return tuple((n, v) for n, v in kept + extra if v is not None)
+
+
+HEADER_CASES = [
+    GOOD,
+    _with(ce_subject=b"525012345"),
+    _with(ce_specversion=None),  # optional: defaults to 1.0
+    _with(content_dash_type=None),
+    _with(ce_time=b"2026-03-01T14:30:00+08:00"),
+    _with(ce_type=b"lookout.nope.v9"),  # unknown types are the decoder's refusal, not this one
+    _with(ce_id=None),
+    _with(ce_time=None, ce_source=None),
+    _with(ce_time=b"yesterday"),
+    _with(ce_time=b"2026-03-01T06:30:00"),  # naive
+    _with(ce_time=b"\xff\xfe"),
+    _with(ce_specversion=b"0.3"),
+    _with(ce_type=b"\xffbad"),
+]
+
+
+@pytest.mark.parametrize("headers", HEADER_CASES)
+def test_the_read_path_check_accepts_and_refuses_as_the_attributes_model(
+    headers: tuple[tuple[str, bytes], ...],
+) -> None:
+    """``event_type_of`` (the sink's and every consumer's per-record check) gives the type
+    exactly where ``CloudEventAttributes.from_headers`` accepts, and its reason where not."""
+    for _ in range(2):  # the second pass hits the remembered verdicts
+        try:
+            expected: str | EnvelopeError = CloudEventAttributes.from_headers(headers).type
+        except EnvelopeError as exc:
+            expected = exc
+        if isinstance(expected, str):
+            assert event_type_of(headers) == expected
+        else:
+            with pytest.raises(EnvelopeError) as refused:
+                event_type_of(headers)
+            assert str(refused.value) == str(expected)
