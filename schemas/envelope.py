@@ -112,7 +112,7 @@ _REQUIRED_HEADERS = ("ce_id", "ce_type", "ce_source", "ce_time")
 
 
 @functools.lru_cache(maxsize=1024)
-def _check_attributes(time: str, specversion: str) -> None:
+def _check_attributes(time: bytes, specversion: bytes) -> None:
     """Raise the ``EnvelopeError`` ``CloudEventAttributes.from_headers`` would for these
     values. Only they can fail validation (id, type, source, subject and content type are
     any string), and a batch's records share a handful of them, so the verdict is kept."""
@@ -121,8 +121,8 @@ def _check_attributes(time: str, specversion: str) -> None:
             ("ce_id", b"-"),
             ("ce_type", b"-"),
             ("ce_source", b"-"),
-            ("ce_time", time.encode()),
-            ("ce_specversion", specversion.encode()),
+            ("ce_time", time),
+            ("ce_specversion", specversion),
         )
     )
 
@@ -131,15 +131,14 @@ def event_type_of(headers: Iterable[tuple[str, bytes]]) -> str:
     """The ``ce_type`` of a record whose headers ``CloudEventAttributes.from_headers``
     accepts, raising the same ``EnvelopeError`` where it would not: the read path's check
     of the envelope without building the attributes model per record."""
-    found = {name: value for name, value in headers}
-    if not all(name in found for name in _REQUIRED_HEADERS):
+    found = dict(headers)
+    ce_type = found.get("ce_type")
+    ce_time = found.get("ce_time")
+    if ce_type is None or ce_time is None or "ce_id" not in found or "ce_source" not in found:
         missing = [h for h in _REQUIRED_HEADERS if h not in found]
         raise EnvelopeError(f"missing CloudEvents headers: {', '.join(missing)}")
-    _check_attributes(
-        found["ce_time"].decode("utf-8", "replace"),
-        found.get("ce_specversion", b"1.0").decode("utf-8", "replace"),
-    )
-    return found["ce_type"].decode("utf-8", "replace")
+    _check_attributes(ce_time, found.get("ce_specversion", b"1.0"))
+    return ce_type.decode("utf-8", "replace")
 
 
 def _rfc3339(moment: datetime) -> str:
