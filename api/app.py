@@ -14,7 +14,18 @@ from api.db import ApiDatabase
 from api.health import HealthRegistry
 from api.live import LiveAlerts
 from api.ops import ops_router
-from api.routes import alerts, audit, config, cop, live, reports, session, vessels, webhooks
+from api.routes import (
+    alerts,
+    assets,
+    audit,
+    config,
+    cop,
+    live,
+    reports,
+    session,
+    vessels,
+    webhooks,
+)
 from api.settings import ApiSettings
 from bus.base import Bus
 
@@ -25,7 +36,7 @@ def v1_router() -> APIRouter:
     router = APIRouter(prefix="/v1")
     router.include_router(session.router)
     # live before alerts: /alerts/stream is not an alert id
-    for module in (cop, vessels, live, alerts, reports, config, audit, webhooks):
+    for module in (cop, vessels, live, alerts, reports, config, audit, webhooks, assets):
         router.include_router(module.router)
     return router
 
