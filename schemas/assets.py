@@ -16,6 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.units import Latitude, Longitude, Mmsi, UtcDatetime
 
+MIN_SPEED_KN = 0.1
+"""Slowest speed an asset may be registered with, kn: time to reach divides by it."""
+MAX_SPEED_KN = 1000.0
+"""Fastest, kn (a jet; SAR aircraft report up to 1022 kn in AIS type 9)."""
+
 
 class AssetKind(StrEnum):
     SHIP = "ship"
@@ -31,8 +36,10 @@ class AssetCreate(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     kind: AssetKind
     mmsi: Mmsi | None = Field(default=None, description="Set when it carries AIS.")
-    cruising_speed_kn: float = Field(gt=0, le=1000, description="Knots, for time to reach.")
-    max_speed_kn: float = Field(gt=0, le=1000, description="Knots.")
+    cruising_speed_kn: float = Field(
+        ge=MIN_SPEED_KN, le=MAX_SPEED_KN, description="Knots, for time to reach."
+    )
+    max_speed_kn: float = Field(ge=MIN_SPEED_KN, le=MAX_SPEED_KN, description="Knots.")
     available: bool = Field(default=True, description="Ready to be tasked.")
     shared_with_partners: bool = Field(
         default=False, description="Whether other agencies may see it (and its position)."
@@ -55,8 +62,8 @@ class AssetUpdate(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=64)
     mmsi: Mmsi | None = None
-    cruising_speed_kn: float | None = Field(default=None, gt=0, le=1000)
-    max_speed_kn: float | None = Field(default=None, gt=0, le=1000)
+    cruising_speed_kn: float | None = Field(default=None, ge=MIN_SPEED_KN, le=MAX_SPEED_KN)
+    max_speed_kn: float | None = Field(default=None, ge=MIN_SPEED_KN, le=MAX_SPEED_KN)
     available: bool | None = None
     shared_with_partners: bool | None = None
 

@@ -88,6 +88,8 @@ async def register_asset(conn: Conn, agency_id: str, new: AssetCreate) -> Asset:
         raise AssetConflict(
             f"your agency already has an asset named {new.name!r} or with MMSI {new.mmsi}"
         ) from None
+    except psycopg.errors.IntegrityError as exc:
+        raise QueryError(f"the asset was refused: {exc.diag.constraint_name}") from None
     found = await get_asset(conn, asset_id)
     assert found is not None  # just written, by the caller's own agency
     return found
@@ -95,7 +97,12 @@ async def register_asset(conn: Conn, agency_id: str, new: AssetCreate) -> Asset:
 
 async def update_asset(conn: Conn, asset_id: uuid.UUID, change: AssetUpdate) -> Asset | None:
     """Apply the fields ``change`` sets; None when the caller cannot see the asset."""
-    fields = change.model_dump(exclude_unset=True)
+    # A field sent as null means "no change", except the MMSI (null: it carries no AIS).
+    fields = {
+        name: value
+        for name, value in change.model_dump(exclude_unset=True).items()
+        if value is not None or name == "mmsi"
+    }
     current = await _own(conn, asset_id)
     if current is None:
         return None
@@ -114,6 +121,8 @@ async def update_asset(conn: Conn, asset_id: uuid.UUID, change: AssetUpdate) -> 
                 await conn.execute(query.encode(), {**fields, "id": asset_id})
         except psycopg.errors.UniqueViolation:
             raise AssetConflict("your agency already has an asset of that name or MMSI") from None
+        except psycopg.errors.IntegrityError as exc:
+            raise QueryError(f"the change was refused: {exc.diag.constraint_name}") from None
     return await get_asset(conn, asset_id)
 
 

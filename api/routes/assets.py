@@ -45,6 +45,8 @@ async def register(body: AssetCreate, caller: Admin, db: Db) -> Asset:
         asset = await register_asset(db, caller.agency, body)
     except AssetConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except QueryError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     await audit(db, caller, "create", "asset", str(asset.asset_id), {"name": asset.name})
     return asset
 

@@ -108,6 +108,11 @@ async def test_bad_registrations_are_refused_with_a_reason(api: ApiServer) -> No
         twice = await admin.post("/v1/assets", json=boat("RIB 2"))
         assert twice.status_code == 409 and "RIB 2" in twice.json()["detail"]
         assert (await watch.post("/v1/assets", json=boat("RIB 3"))).status_code == 403
+        # Found by schemathesis: a speed that is positive but rounds to nothing.
+        tiny = boat("RIB 4", cruising_speed_kn=5e-324, max_speed_kn=5e-324)
+        assert (await admin.post("/v1/assets", json=tiny)).status_code == 422
         rib = (await admin.get("/v1/assets")).json()[0]
+        kept = await watch.patch(f"/v1/assets/{rib['asset_id']}", json={"available": None})
+        assert kept.status_code == 200 and kept.json()["available"] is True  # null: no change
         slower = await watch.patch(f"/v1/assets/{rib['asset_id']}", json={"max_speed_kn": 5})
         assert slower.status_code == 422 and "below cruising" in slower.json()["detail"]
