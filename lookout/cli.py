@@ -12,9 +12,11 @@ import typer
 
 from ingest.errors import SourceError
 from lookout import __version__
+from lookout.commands.config import app as config_app
 from lookout.commands.db import app as db_app
 from lookout.commands.deadletter import app as deadletter_app
 from lookout.commands.dispatch import dispatch_command
+from lookout.commands.fusion import fusion_command
 from lookout.commands.ingest import app as ingest_app
 from lookout.commands.keys import app as keys_app
 from lookout.commands.sink import sink_command
@@ -36,6 +38,8 @@ app.add_typer(
 app.add_typer(keys_app, name="keys", help="API keys per agency: create, list, revoke.")
 app.command("sink")(sink_command)
 app.command("dispatch")(dispatch_command)
+app.command("fusion")(fusion_command)
+app.add_typer(config_app, name="config", help="Zones and watchlist onto the config topics.")
 
 
 @app.callback()

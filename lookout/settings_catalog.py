@@ -14,6 +14,7 @@ SETTINGS_MODULES = (
     "bus.settings",
     "ingest.settings",
     "store.settings",
+    "fusion.settings",
     "api.settings",
     "api.webhooks.settings",
     "lookout.settings",

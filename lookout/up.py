@@ -6,8 +6,10 @@ Each later service adds itself to ``build_services``; nothing else needs to chan
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from contextlib import ExitStack
+from datetime import UTC, datetime
 
 import structlog
 
@@ -18,7 +20,10 @@ from api.settings import ApiSettings, api_database_url
 from api.webhooks.dispatcher import Dispatcher
 from api.webhooks.settings import WebhookSettings
 from bus.memory import MemoryBus
-from ingest.demo import run_demo_feed
+from fusion.checkpoint import MemoryCheckpointStore
+from fusion.service import FusionService
+from fusion.settings import FusionSettings
+from ingest.demo import demo_scenario, run_demo_feed
 from ingest.pipeline import run_ingest
 from ingest.progress import IngestProgress
 from ingest.settings import IngestSettings
@@ -27,6 +32,7 @@ from ingest.sources.tcp_listener import TcpListenSource
 from ingest.sources.udp import UdpSource
 from lookout import __version__
 from lookout.checks import database_check
+from lookout.demo_config import publish_demo_config
 from lookout.http import http_service
 from lookout.ports import Listener
 from lookout.services import Service, run_services
@@ -48,9 +54,13 @@ def build_services(
     services: list[Service] = []
     ingest_settings = IngestSettings()
     if settings.demo:
-        services.append(
-            Service("ingest-demo", functools.partial(run_demo_feed, bus, ingest_settings))
-        )
+
+        async def demo() -> None:
+            scenario = await asyncio.to_thread(demo_scenario, datetime.now(UTC))
+            await publish_demo_config(bus, scenario)
+            await run_demo_feed(bus, ingest_settings, scenario)
+
+        services.append(Service("ingest-demo", demo))
     feeds: list[tuple[str, FeedSource]] = []
     if settings.nmea_udp_port:
         feeds.append(("ingest-udp", UdpSource(settings.nmea_host, settings.nmea_udp_port)))
@@ -74,6 +84,10 @@ def build_services(
         services.append(
             Service(name, functools.partial(_listen, feed, bus, ingest_settings, progress))
         )
+    # The memory bus forgets its offsets when the process ends; so do these checkpoints.
+    fusion = FusionService(bus, FusionSettings(), MemoryCheckpointStore())
+    health.register("fusion", fusion.health)
+    services.append(Service("fusion", fusion.run))
     sink = StoreSink(bus, StoreSettings(database_url=database_url))
     health.register("store-sink", sink.readiness)
     health.register_liveness("store-sink", sink.liveness)

@@ -69,6 +69,34 @@ class GeofenceRules(BaseModel):
     min_speed_kn: float | None = Field(default=None, ge=0)
     max_speed_kn: float | None = Field(default=None, ge=0)
     severity: Severity = Severity.MEDIUM
+    gap_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Inside this zone, AIS silence longer than this is a gap, seconds, wherever "
+        "the shore is (e.g. 7200 in a marine protected area); None: the global rule only.",
+    )
+
+
+def default_rules(kind: ZoneKind) -> GeofenceRules:
+    """The rules a zone of this kind gets unless it says otherwise (filled in when a zone is
+    loaded, so the config topic holds complete rules)."""
+    hours = 3600.0
+    fishing = [30]  # ITU-R M.1371 ship type 30: fishing
+    match kind:
+        case ZoneKind.RESTRICTED:
+            return GeofenceRules(on_enter=True, on_exit=True, severity=Severity.HIGH)
+        case ZoneKind.MARINE_PROTECTED_AREA:
+            return GeofenceRules(
+                on_enter=True, dwell_s=2 * hours, ship_types=fishing, gap_s=2 * hours
+            )
+        case ZoneKind.TERRITORIAL_SEA:
+            return GeofenceRules(on_enter=True, severity=Severity.LOW)
+        case ZoneKind.EEZ:
+            return GeofenceRules(on_enter=True, ship_types=fishing, severity=Severity.LOW)
+        case ZoneKind.FISHING_GROUND:
+            return GeofenceRules(on_enter=False, dwell_s=2 * hours, severity=Severity.LOW)
+        case ZoneKind.ANCHORAGE | ZoneKind.PORT:
+            return GeofenceRules(on_enter=False, severity=Severity.LOW)
 
 
 class Geofence(Event):
@@ -102,6 +130,15 @@ class WatchlistEntry(Event):
     reason: str = Field(min_length=1, max_length=500)
     severity: Severity = Severity.HIGH
     owner_agency: str | None = None
+    provenance: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Where the entry comes from (a notice, a file, a person), for the watch "
+        "officer who must judge a match.",
+    )
+    expires_at: UtcDatetime | None = Field(
+        default=None, description="Event time after which the entry no longer matches."
+    )
     updated_at: UtcDatetime
 
     @field_validator("callsign", "name")

@@ -94,6 +94,32 @@ def postgres_processes(data_dir: Path) -> list[psutil.Process]:
     return found
 
 
+DEMO_RULES = {
+    "geofence_enter",
+    "geofence_exit",
+    "watchlist",
+    "ais_gap",
+    "loitering",
+    "spoofing",
+    "identity_change",
+}
+
+
+def wait_for_demo_alerts(pg_url: str, proc: subprocess.Popen[bytes], timeout_s: float = 90) -> None:
+    """The demo's scenario traffic, zones and watchlist raise each detector's alerts,
+    through fusion and the sink, into the alerts table."""
+    deadline = time.monotonic() + timeout_s
+    rules: set[str] = set()
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "lookout up exited"
+        with psycopg.connect(pg_url) as conn:
+            rules = {r for (r,) in conn.execute("select distinct rule from alerts").fetchall()}
+        if rules >= DEMO_RULES:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"demo alerts missing: {DEMO_RULES - rules}")
+
+
 def test_lookout_up_serves_healthz_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None:
     with postgres_data_dir() as data_dir:
         up_stop_restart(data_dir, tmp_path)
@@ -127,6 +153,7 @@ def up_stop_restart(data_dir: Path, tmp_path: Path) -> None:
             ),
             flags=re.MULTILINE,
         )
+        wait_for_demo_alerts(pg_url, proc)
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute("create table if not exists survives_restart (note text)")
             conn.execute("insert into survives_restart values ('still here')")

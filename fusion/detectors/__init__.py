@@ -1,0 +1,1 @@
+"""One small module per behaviour; each decides what it sees and tells the alert engine."""

@@ -1,0 +1,1 @@
+"""Geometry for fusion: distance to shore, zones in an STRtree, great-circle distances."""

@@ -1,0 +1,309 @@
+"""Fusion without the bus: records in (one micro-batch), alert events out.
+
+Per partition of the co-keyed topics (``ais.positions`` and ``ais.static`` partition p hold
+the same MMSIs) there is one ``ShardState``. A batch is applied partition by partition:
+identities and positions merged in event-time order. Geometry is done once for the whole
+partition's batch (zones through the STRtree, distance to shore for the fixes that need
+it), then each position goes through the detectors in order, with the watermark advanced
+before it, so the outcome depends only on the order of the records, never on where one
+batch ended and the next began, nor on the wall clock.
+
+Records below a partition's checkpointed offset are already reflected in its state
+(redelivered after a restart) and are skipped.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import structlog
+
+from bus.base import Outgoing, Record
+from fusion.detectors.base import Detector, PositionInput, StaticInput
+from fusion.detectors.gap import GapDetector, hear_station
+from fusion.detectors.geofence import GeofenceDetector
+from fusion.detectors.loitering import LoiteringDetector
+from fusion.detectors.spoofing import SpoofingDetector
+from fusion.detectors.watchlist import WatchlistDetector, WatchlistIndex
+from fusion.engine import AlertEngine
+from fusion.geo.coastline import Coastline, natural_earth_coastline
+from fusion.geo.zones import ZoneHits, ZoneIndex
+from fusion.metrics import LATE, RECORDS, REFUSED, WATERMARK
+from fusion.settings import FusionSettings
+from fusion.tracks import Fix, Identity, ShardState
+from fusion.watermark import observe, watermark
+from fusion.wire import (
+    VESSEL_POSITION_TYPES,
+    PositionView,
+    StaticView,
+    WireError,
+    read_position,
+    read_static,
+)
+from schemas.config import Geofence, WatchlistEntry
+from schemas.topics import Topic
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Refused:
+    """A record fusion could not read, and why (the service dead-letters it)."""
+
+    record: Record
+    reason: str
+
+
+@dataclass
+class FusionTopics:
+    """The topic names fusion reads and writes (tests on a shared broker rename them)."""
+
+    positions: str = Topic.AIS_POSITIONS.value
+    static: str = Topic.AIS_STATIC.value
+    reports: str = Topic.PATROL_REPORTS.value
+    alerts: str = Topic.FUSION_ALERTS.value
+    geofences: str = Topic.CONFIG_GEOFENCES.value
+    watchlist: str = Topic.CONFIG_WATCHLIST.value
+
+    def shard_topics(self) -> tuple[str, str]:
+        return (self.positions, self.static)
+
+
+@dataclass
+class BatchResult:
+    outgoing: list[Outgoing] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
+
+
+class Fusion:
+    """The detectors and the alert engine over the partitions this instance owns."""
+
+    def __init__(
+        self,
+        settings: FusionSettings,
+        *,
+        topics: FusionTopics | None = None,
+        coastline: Coastline | None = None,
+    ) -> None:
+        self.settings = settings
+        self.topics = topics or FusionTopics()
+        self.coastline = coastline or natural_earth_coastline()
+        self.engine = AlertEngine(settings.update_cooldown_s, self.topics.alerts)
+        self.zones = ZoneIndex([], settings.geofence_hysteresis_m)
+        self.watchlist = WatchlistIndex()
+        self.geofence = GeofenceDetector(settings, self.engine, self.zones)
+        self.gap = GapDetector(settings, self.engine, self.zones, self._shore_of)
+        self.watchlisted = WatchlistDetector(settings, self.engine, self.watchlist)
+        self.detectors: list[Detector] = [
+            self.geofence,
+            self.gap,
+            LoiteringDetector(settings, self.engine),
+            SpoofingDetector(settings, self.engine),
+            self.watchlisted,
+        ]
+        self.states: dict[int, ShardState] = {}
+        self._slow_kn = max(settings.loiter_max_speed_kn, settings.rendezvous_max_speed_kn)
+        self._quiet_s = self.gap.coverage_slack_s(settings.gap_s)
+
+    # --- configuration (live) ---------------------------------------------------------
+
+    def set_zones(self, zones: Iterable[Geofence]) -> None:
+        """Replace the active zones; vessels inside a zone that is gone leave it."""
+        index = ZoneIndex(list(zones), self.settings.geofence_hysteresis_m)
+        gone = set(self.zones.zones) - set(index.zones)
+        self.zones = self.geofence.zones = self.gap.zones = index
+        for state in self.states.values():
+            mark = watermark(state, self.settings.allowed_lateness_s)
+            if mark is None:
+                continue
+            for zone_id in sorted(gone):
+                self.geofence.zone_removed(state, zone_id, mark)
+
+    def set_watchlist(self, entries: Iterable[WatchlistEntry]) -> None:
+        index = WatchlistIndex.of(list(entries))
+        gone = set(self.watchlist.entries) - set(index.entries)
+        self.watchlist = self.watchlisted.index = index
+        for state in self.states.values():
+            mark = watermark(state, self.settings.allowed_lateness_s)
+            if mark is None:
+                continue
+            for entry_id in sorted(gone):
+                self.watchlisted.entry_removed(state, entry_id, mark)
+
+    # --- records ----------------------------------------------------------------------
+
+    def process(self, records: Sequence[Record]) -> BatchResult:
+        """Apply one micro-batch; returns the alert events to publish and what was refused.
+        Every record's partition must be owned (its state loaded)."""
+        result = BatchResult()
+        by_shard: dict[int, tuple[list[Record], list[Record]]] = {}
+        for record in records:
+            if record.topic == self.topics.positions:
+                by_shard.setdefault(record.partition, ([], []))[1].append(record)
+            elif record.topic == self.topics.static:
+                by_shard.setdefault(record.partition, ([], []))[0].append(record)
+            RECORDS.labels(record.topic).inc()
+        for shard in sorted(by_shard):
+            statics, positions = by_shard[shard]
+            state = self.states[shard]
+            self._shard(state, statics, positions, result)
+            self._batch_end(state)
+        result.outgoing.extend(self.engine.take())
+        return result
+
+    def _fresh(self, state: ShardState, records: list[Record]) -> list[Record]:
+        """Drop records the state already reflects (redelivered after a restart)."""
+        if not records:
+            return records
+        topic = records[0].topic
+        done = state.offsets.get(topic, 0)
+        fresh = [r for r in records if r.offset >= done]
+        if fresh:
+            state.offsets[topic] = max(r.offset for r in fresh) + 1
+        return fresh
+
+    def _advance(self, state: ShardState, event_t: float) -> None:
+        before = state.max_event_t
+        observe(state, event_t)
+        if state.max_event_t != before:
+            mark = state.max_event_t - self.settings.allowed_lateness_s  # type: ignore[operator]
+            for detector in self.detectors:
+                detector.on_watermark(state, mark)
+
+    def _shard(
+        self,
+        state: ShardState,
+        statics: list[Record],
+        positions: list[Record],
+        result: BatchResult,
+    ) -> None:
+        identities: list[StaticView] = []
+        for record in self._fresh(state, statics):
+            try:
+                identities.append(read_static(record))
+            except WireError as exc:
+                self._refuse(result, record, str(exc))
+        views: list[PositionView] = []
+        for record in self._fresh(state, positions):
+            try:
+                view = read_position(record)
+            except WireError as exc:
+                self._refuse(result, record, str(exc))
+                continue
+            if (
+                view.msg_type in VESSEL_POSITION_TYPES
+                and view.lat is not None
+                and view.lon is not None
+            ):
+                views.append(view)
+        if views:
+            lats = np.fromiter((v.lat for v in views), dtype=float, count=len(views))
+            lons = np.fromiter((v.lon for v in views), dtype=float, count=len(views))
+            hits = self.zones.hits(lats, lons)
+            shore = self._shore(views, lats, lons)
+        # Identities are applied among the positions in event-time order; they never move
+        # the watermark and are never late (a table of who is who, read when it comes).
+        ordered = heapq.merge(
+            ((v.event_time, 0, i) for i, v in enumerate(identities)),
+            ((v.event_time, 1, i) for i, v in enumerate(views)),
+        )
+        for _, kind, i in ordered:
+            if kind == 0:
+                self._identity(state, identities[i])
+            else:
+                self._position(state, views[i], hits, i, float(shore[i]))
+
+    def _identity(self, state: ShardState, view: StaticView) -> None:
+        t = view.event_time.timestamp()
+        track = state.track(view.mmsi)
+        before = track.identity
+        track.identity = Identity(
+            name=_clean(view.name) or before.name,
+            callsign=_clean(view.callsign) or before.callsign,
+            imo=view.imo or before.imo,
+            ship_type=view.ship_type or before.ship_type,
+        )
+        static = StaticInput(view.mmsi, t, track.identity)
+        for detector in self.detectors:
+            detector.on_static(state, track, static, before)
+
+    def _position(
+        self, state: ShardState, view: PositionView, hits: ZoneHits, i: int, shore_nm: float
+    ) -> None:
+        t = view.event_time.timestamp()
+        lateness = self.settings.allowed_lateness_s
+        mark = watermark(state, lateness)
+        if mark is not None and t < mark:
+            state.late += 1
+            LATE.inc()
+            return
+        station = view.station or view.source or None
+        if station is not None:
+            hear_station(state, station, t, self._quiet_s)
+        self._advance(state, t)
+        track = state.track(view.mmsi)
+        if track.last is not None and t < track.last.t:
+            state.late += 1  # older than this vessel's latest fix: out of order
+            LATE.inc()
+            return
+        position = PositionInput(
+            view.mmsi,
+            Fix(t, view.lat, view.lon, view.speed_kn, station),  # type: ignore[arg-type]
+            hits.inside[i],
+            hits.near[i],
+            bool(hits.in_port[i]),
+            None if np.isnan(shore_nm) else shore_nm,
+            view.mmsi_info.valid,
+            view.mmsi_info.placeholder,
+            view.mmsi_info.reason,
+        )
+        for detector in self.detectors:
+            detector.on_position(state, track, position)
+        track.last = position.fix
+
+    def _shore_of(self, lat: float, lon: float) -> float:
+        one = self.coastline.distance_nm(
+            np.array([lat]), np.array([lon]), self.settings.shore_search_nm
+        )
+        return float(one[0])
+
+    def _shore(self, views: list[PositionView], lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+        """Distance to shore for the slow fixes (loitering, rendezvous), on the whole batch;
+        the gap rule asks for its one fix when it judges a gap."""
+        need = np.fromiter(
+            (v.speed_kn is not None and v.speed_kn < self._slow_kn for v in views),
+            dtype=bool,
+            count=len(views),
+        )
+        shore = np.full(len(views), np.nan)
+        where = np.flatnonzero(need)
+        shore[where] = self.coastline.distance_nm(
+            lats[where], lons[where], self.settings.shore_search_nm
+        )
+        return shore
+
+    def _batch_end(self, state: ShardState) -> None:
+        mark = watermark(state, self.settings.allowed_lateness_s)
+        if mark is not None:
+            self.watchlisted.expire(state, mark)
+            WATERMARK.labels(str(state.shard)).set(mark)
+
+    def _refuse(self, result: BatchResult, record: Record, reason: str) -> None:
+        REFUSED.labels(record.topic, "unreadable").inc()
+        log.warning(
+            "record refused",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=reason[:300],
+        )
+        result.refused.append(Refused(record, reason))
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return value.strip().rstrip("@").strip() or None

@@ -1,0 +1,239 @@
+"""``lookout fusion``: the input topics in, alert events out, state checkpointed.
+
+The loop: read the config tables (zones and watchlist apply live), take a micro-batch,
+apply it (``fusion.processor``), publish the alert events and dead letters and wait until
+they are durable, and every ``checkpoint_every_records`` save the touched partitions'
+states (with the offsets they reflect) and only then commit those offsets. ``on_revoked``
+checkpoints and commits before a partition moves; ``on_assigned`` loads its checkpoint.
+
+A failed publish or checkpoint is not bad input: the same batch's events are retried with
+backoff until they are durable (nothing skipped, nothing committed), and /healthz says
+down meanwhile. Partition p of ``ais.positions`` and of ``ais.static`` must be assigned
+to the same member (the bus's co-partitioned assignment): one state holds both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+import structlog
+from pydantic import JsonValue
+
+from bus.base import Bus, CommitError, Outgoing, Record, Subscription, TopicPartition
+from bus.table_reader import TableReader
+from fusion.checkpoint import CheckpointStore
+from fusion.metrics import BATCH_SECONDS, CHECKPOINTS, RETRIES
+from fusion.processor import Fusion, FusionTopics, Refused
+from fusion.settings import FusionSettings
+from fusion.tracks import ShardState, decode_state, encode_state
+from schemas.config import Geofence, WatchlistEntry
+from schemas.health import ComponentHealth
+from schemas.topics import Topic
+
+log = structlog.get_logger(__name__)
+
+CONSUMER = "fusion"
+
+
+def dead_letter(refused: Refused, consumer: str = CONSUMER) -> Outgoing:
+    """The refused record, bytes and headers as they were, with why and where from."""
+    record = refused.record
+    headers = (
+        *record.headers,
+        ("dlq_reason", refused.reason[:1000].encode()),
+        ("dlq_topic", record.topic.encode()),
+        ("dlq_partition", str(record.partition).encode()),
+        ("dlq_offset", str(record.offset).encode()),
+        ("dlq_consumer", consumer.encode()),
+    )
+    return Outgoing(Topic.DEADLETTER, record.topic, None, headers=headers, raw=record.value)
+
+
+class FusionService:
+    def __init__(
+        self,
+        bus: Bus,
+        settings: FusionSettings,
+        checkpoints: CheckpointStore,
+        *,
+        topics: FusionTopics | None = None,
+        fusion: Fusion | None = None,
+        after_publish: Callable[[Sequence[Record]], Awaitable[None]] | None = None,
+    ) -> None:
+        """``after_publish`` runs after a batch's events are durable, before any
+        checkpoint (the restart tests kill the process there)."""
+        self.bus = bus
+        self.settings = settings
+        self.checkpoints = checkpoints
+        self.topics = topics or FusionTopics()
+        self.fusion = fusion or Fusion(settings, topics=self.topics)
+        self._after_publish = after_publish
+        self._subscription: Subscription | None = None
+        self._pending: dict[TopicPartition, Record] = {}
+        self._since_checkpoint = 0
+        self._problem: str | None = None
+        self.batches = 0
+        self._idle = False
+        self.zone_reader = TableReader(bus, self.topics.geofences, Geofence)
+        self.watchlist_reader = TableReader(bus, self.topics.watchlist, WatchlistEntry)
+
+    # --- partitions ---------------------------------------------------------------------
+
+    def _shards(self, tps: frozenset[TopicPartition]) -> set[int]:
+        return {p for topic, p in tps if topic in self.topics.shard_topics()}
+
+    async def _load(self, shards: set[int]) -> None:
+        for shard in sorted(shards - self.fusion.states.keys()):
+            raw = await self._retrying(
+                "load checkpoint", self.checkpoints.load, self.settings.group, shard
+            )
+            state = decode_state(raw) if isinstance(raw, bytes) else ShardState(shard)
+            self.fusion.states[shard] = state
+            log.info(
+                "partition assigned", shard=shard, offsets=state.offsets, restored=raw is not None
+            )
+
+    async def on_assigned(self, tps: frozenset[TopicPartition]) -> None:
+        await self._load(self._shards(tps))
+
+    async def on_revoked(self, tps: frozenset[TopicPartition]) -> None:
+        shards = self._shards(tps) & self.fusion.states.keys()
+        await self.checkpoint(shards)
+        for shard in shards:
+            self.fusion.states.pop(shard, None)
+        log.info("partitions revoked", shards=sorted(shards))
+
+    # --- the loop -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self.bus.ensure_topics(
+            [
+                *self.topics.shard_topics(),
+                self.topics.alerts,
+                self.topics.geofences,
+                self.topics.watchlist,
+                Topic.DEADLETTER,
+            ]
+        )
+        await self.zone_reader.start()
+        await self.watchlist_reader.start()
+        self.fusion.set_zones(self.zone_reader.rows.values())
+        self.fusion.set_watchlist(self.watchlist_reader.rows.values())
+        subscription = self.bus.subscribe(
+            list(self.topics.shard_topics()),
+            group=self.settings.group,
+            on_assigned=self.on_assigned,
+            on_revoked=self.on_revoked,
+        )
+        self._subscription = subscription
+        try:
+            async with subscription:
+                while True:
+                    await self.step(subscription)
+        finally:
+            await self.zone_reader.stop()
+            await self.watchlist_reader.stop()
+
+    async def step(self, subscription: Subscription) -> None:
+        await self._poll_config()
+        records = await subscription.getmany(
+            max_records=self.settings.batch_max_records, timeout_s=self.settings.poll_timeout_s
+        )
+        if not records:
+            await self._publish(self.fusion.engine.take())  # closes from config changes
+            self._idle = True
+            return
+        self._idle = False
+        started = time.perf_counter()
+        await self._load(self._shards(frozenset(r.topic_partition for r in records)))
+        result = self.fusion.process(records)
+        await self._publish([*result.outgoing, *(dead_letter(r) for r in result.refused)])
+        if self._after_publish is not None:
+            await self._after_publish(records)
+        for record in records:
+            self._pending[record.topic_partition] = record
+        self._since_checkpoint += len(records)
+        self.batches += 1
+        if self._since_checkpoint >= self.settings.checkpoint_every_records:
+            await self.checkpoint(set(self.fusion.states))
+        BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    async def _poll_config(self) -> None:
+        if await self.zone_reader.poll():
+            self.fusion.set_zones(self.zone_reader.rows.values())
+            log.info("zones changed", active=len(self.fusion.zones.ids))
+        if await self.watchlist_reader.poll():
+            self.fusion.set_watchlist(self.watchlist_reader.rows.values())
+            log.info("watchlist changed", entries=len(self.fusion.watchlist.entries))
+
+    async def checkpoint(self, shards: set[int]) -> None:
+        """Save these partitions' states, then commit the offsets they reflect."""
+        states = {s: encode_state(self.fusion.states[s]) for s in shards if s in self.fusion.states}
+        if not states:
+            return
+        await self._retrying("save checkpoint", self.checkpoints.save, self.settings.group, states)
+        CHECKPOINTS.inc(len(states))
+        done = [
+            r
+            for tp, r in self._pending.items()
+            if tp[1] in states and tp[0] in self.topics.shard_topics()
+        ]
+        if done and self._subscription is not None:
+            try:
+                await self._subscription.commit(done)
+            except CommitError as exc:  # moved on: the checkpoint still says what is done
+                log.warning("offsets not committed", reason=str(exc))
+        for record in done:
+            self._pending.pop(record.topic_partition, None)
+        self._since_checkpoint = 0
+
+    async def _publish(self, outgoing: list[Outgoing]) -> None:
+        if outgoing:
+            await self._retrying("publish", self.bus.publish_many, outgoing)
+
+    async def _retrying(
+        self, what: str, call: Callable[..., Awaitable[object]], *args: object
+    ) -> object:
+        delay_s = self.settings.retry_initial_s
+        while True:
+            try:
+                result = await call(*args)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._problem = f"{what} failed: {exc!s}"[:300]
+                RETRIES.inc()
+                log.warning("fusion retrying", what=what, error=self._problem, wait_s=delay_s)
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, self.settings.retry_max_s)
+                continue
+            if self._problem is not None:
+                log.info("fusion recovered", what=what)
+                self._problem = None
+            return result
+
+    async def drained(self) -> bool:
+        """True when every assigned record has been processed and its events published
+        (an empty poll came back after the last batch)."""
+        sub = self._subscription
+        return sub is not None and self._idle and bool(sub.assignment()) and await sub.lag() == 0
+
+    async def health(self) -> ComponentHealth:
+        facts: dict[str, JsonValue] = {
+            "partitions": list[JsonValue](sorted(self.fusion.states)),
+            "open_alerts": sum(len(s.alerts) for s in self.fusion.states.values()),
+            "late": sum(s.late for s in self.fusion.states.values()),
+            "zones": len(self.fusion.zones.ids),
+            "watchlist": len(self.fusion.watchlist.entries),
+            "config_skipped": self.zone_reader.skipped + self.watchlist_reader.skipped,
+        }
+        if self._problem is not None:
+            return ComponentHealth(name="fusion", status="down", detail=self._problem, facts=facts)
+        if self._subscription is not None:
+            sub = await self._subscription.health()
+            if not sub.alive:
+                return ComponentHealth(name="fusion", status="down", detail=sub.reason, facts=facts)
+            facts["lag"] = sub.lag
+        return ComponentHealth(name="fusion", status="ok", facts=facts)

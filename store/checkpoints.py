@@ -1,0 +1,63 @@
+"""Fusion checkpoints in PostgreSQL (table ``fusion_checkpoints``, migration 007)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from store.db import Conn, connect, is_connection_lost
+
+_UPSERT = b"""
+INSERT INTO fusion_checkpoints (group_id, shard, state, saved_at) VALUES (%s, %s, %s, now())
+ON CONFLICT (group_id, shard) DO UPDATE SET state = excluded.state, saved_at = now()
+"""
+
+
+class PostgresCheckpointStore:
+    """Implements ``fusion.checkpoint.CheckpointStore``; reconnects after a lost connection
+    (the caller retries)."""
+
+    def __init__(self, database_url: str, connect_timeout_s: int = 5) -> None:
+        self.database_url = database_url
+        self.connect_timeout_s = connect_timeout_s
+        self._conn: Conn | None = None
+
+    async def _connection(self) -> Conn:
+        if self._conn is None or self._conn.closed:
+            self._conn = await connect(self.database_url, connect_timeout_s=self.connect_timeout_s)
+        return self._conn
+
+    async def load(self, group: str, shard: int) -> bytes | None:
+        try:
+            conn = await self._connection()
+            cur = await conn.execute(
+                "SELECT state FROM fusion_checkpoints WHERE group_id = %s AND shard = %s",
+                (group, shard),
+            )
+            row = await cur.fetchone()
+        except Exception as exc:
+            await self._drop(exc)
+            raise
+        return None if row is None else bytes(row[0])
+
+    async def save(self, group: str, states: Mapping[int, bytes]) -> None:
+        if not states:
+            return
+        try:
+            conn = await self._connection()
+            async with conn.transaction(), conn.cursor() as cur:
+                await cur.executemany(
+                    _UPSERT, [(group, shard, state) for shard, state in sorted(states.items())]
+                )
+        except Exception as exc:
+            await self._drop(exc)
+            raise
+
+    async def _drop(self, exc: BaseException) -> None:
+        if is_connection_lost(exc) and self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None

@@ -1,0 +1,126 @@
+"""Shared pieces of the fusion tests: scaled-down thresholds, feeding a scenario through
+ingest, running the service until it has drained its input, and reading the alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bus.base import Bus, Outgoing, Record
+from fusion.service import FusionService
+from fusion.settings import FusionSettings
+from ingest.pipeline import run_ingest
+from ingest.scenario import Scenario, ScenarioThresholds
+from ingest.settings import IngestSettings
+from ingest.sources.base import LineBatch
+from schemas.alerts import Alert
+
+# Thresholds scaled down ~70x so the scenario plays in seconds; the scenario is built from
+# the same numbers, so "1.5 x the gap" means the same thing as with the defaults.
+THRESHOLDS = ScenarioThresholds(gap_s=600.0, loiter_min_s=300.0, step_s=10.0)
+
+
+def scaled_settings(**overrides: object) -> FusionSettings:
+    values: dict[str, object] = {
+        "gap_s": THRESHOLDS.gap_s,
+        "loiter_min_s": THRESHOLDS.loiter_min_s,
+        "allowed_lateness_s": 5.0,
+        "gap_coverage_slack_s": 3 * THRESHOLDS.step_s,
+        "update_cooldown_s": 60.0,
+        "spoof_clear_s": 3600.0,
+        "checkpoint_every_records": 400,
+        "batch_max_records": 300,
+        "poll_timeout_s": 0.05,
+        "retry_initial_s": 0.05,
+    }
+    values.update(overrides)
+    return FusionSettings(**values)  # type: ignore[arg-type]
+
+
+@dataclass
+class ListSource:
+    """A scenario's lines as a feed, in batches of ``size`` received at ``received_at``."""
+
+    lines: Sequence[bytes]
+    received_at: datetime
+    size: int = 500
+
+    @property
+    def name(self) -> str:
+        return "scenario://test"
+
+    async def batches(self) -> AsyncIterator[LineBatch]:
+        for i in range(0, len(self.lines), self.size):
+            yield LineBatch(list(self.lines[i : i + self.size]), self.received_at)
+
+
+async def feed(bus: Bus, lines: Sequence[bytes], received_at: datetime) -> None:
+    await run_ingest(ListSource(lines, received_at), bus, IngestSettings())
+
+
+async def publish_config(bus: Bus, scenario: Scenario, geofences: str, watchlist: str) -> None:
+    await bus.publish_many(
+        [Outgoing(geofences, z.geofence_id, z) for z in scenario.zones]
+        + [Outgoing(watchlist, e.entry_id, e) for e in scenario.watchlist]
+    )
+
+
+async def wait_drained(service: FusionService, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await service.drained():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"fusion did not drain its input within {timeout_s}s")
+        await asyncio.sleep(0.02)
+
+
+async def read_all(bus: Bus, topic: str, group: str) -> list[Record]:
+    """Every record of ``topic`` from the beginning (a fresh group)."""
+    sub = bus.subscribe([topic], group=group)
+    found: list[Record] = []
+    async with sub:
+        await sub.wait_assigned()
+        while True:
+            batch = await sub.getmany(max_records=5000, timeout_s=0.3)
+            found.extend(batch)
+            if not batch and await sub.caught_up():
+                return found
+
+
+def alerts_of(records: Sequence[Record]) -> list[Alert]:
+    return [r.decode(Alert) for r in records]
+
+
+def final_states(alerts: Sequence[Alert]) -> dict[str, tuple[object, ...]]:
+    """alert id -> (rule, subject, started, status, end): open unless an event closed it."""
+    out: dict[str, tuple[object, ...]] = {}
+    for a in alerts:
+        key = str(a.alert_id)
+        known = out.get(key)
+        if known is None or known[3] != "closed":
+            out[key] = (a.rule.value, a.subject, a.started_at, a.status.value, a.ended_at)
+    return out
+
+
+async def scenario_records(scenario: Scenario) -> list[Record]:
+    """The scenario decoded by ingest (on a memory bus), as records to copy elsewhere."""
+    from bus.memory import MemoryBus
+    from schemas.topics import Topic
+
+    bus = MemoryBus(source="/lookout/ingest")
+    await bus.ensure_topics([Topic.AIS_POSITIONS, Topic.AIS_STATIC])
+    await feed(bus, scenario.lines, scenario.end)
+    records = [
+        *await read_all(bus, Topic.AIS_POSITIONS, "copy"),
+        *await read_all(bus, Topic.AIS_STATIC, "copy"),
+    ]
+    # In the order they were received, as a feed would publish them (partitions of the
+    # memory bus and of Kafka hash keys differently).
+    return sorted(records, key=lambda r: r.attributes().time)
+
+
+def renamed(records: Sequence[Record], names: dict[str, str]) -> list[Outgoing]:
+    """The same bytes and headers, keyed the same, onto renamed topics."""
+    return [Outgoing(names[r.topic], r.key, None, headers=r.headers, raw=r.value) for r in records]
