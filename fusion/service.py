@@ -22,10 +22,11 @@ import structlog
 from pydantic import JsonValue
 
 from bus.base import Bus, CommitError, Outgoing, Record, Subscription, TopicPartition
+from bus.deadletter import dead_letter
 from bus.table_reader import TableReader
 from fusion.checkpoint import CheckpointStore
 from fusion.metrics import BATCH_SECONDS, CHECKPOINTS, RETRIES
-from fusion.processor import Fusion, FusionTopics, Refused
+from fusion.processor import Fusion, FusionTopics
 from fusion.settings import FusionSettings
 from fusion.tracks import ShardState, decode_state, encode_state
 from schemas.config import Geofence, WatchlistEntry
@@ -33,22 +34,6 @@ from schemas.health import ComponentHealth
 from schemas.topics import Topic
 
 log = structlog.get_logger(__name__)
-
-CONSUMER = "fusion"
-
-
-def dead_letter(refused: Refused, consumer: str = CONSUMER) -> Outgoing:
-    """The refused record, bytes and headers as they were, with why and where from."""
-    record = refused.record
-    headers = (
-        *record.headers,
-        ("dlq_reason", refused.reason[:1000].encode()),
-        ("dlq_topic", record.topic.encode()),
-        ("dlq_partition", str(record.partition).encode()),
-        ("dlq_offset", str(record.offset).encode()),
-        ("dlq_consumer", consumer.encode()),
-    )
-    return Outgoing(Topic.DEADLETTER, record.topic, None, headers=headers, raw=record.value)
 
 
 class FusionService:
@@ -149,7 +134,12 @@ class FusionService:
         started = time.perf_counter()
         await self._load(self._shards(frozenset(r.topic_partition for r in records)))
         result = self.fusion.process(records)
-        await self._publish([*result.outgoing, *(dead_letter(r) for r in result.refused)])
+        await self._publish(
+            [
+                *result.outgoing,
+                *(dead_letter(r.record, r.reason, self.settings.group) for r in result.refused),
+            ]
+        )
         if self._after_publish is not None:
             await self._after_publish(records)
         for record in records:
