@@ -61,6 +61,8 @@ class FusionService:
         self._problem: str | None = None
         self.batches = 0
         self._idle = False
+        self._mid_batch = False
+        self._batch_lock = asyncio.Lock()
         self.zone_reader = TableReader(bus, self.topics.geofences, Geofence)
         self.watchlist_reader = TableReader(bus, self.topics.watchlist, WatchlistEntry)
 
@@ -84,8 +86,22 @@ class FusionService:
         await self._load(self._shards(tps))
 
     async def on_revoked(self, tps: frozenset[TopicPartition]) -> None:
+        # Kafka may call this from its coordinator while a batch is being published: wait
+        # for the batch, so no state is saved ahead of its alerts.
+        async with self._batch_lock:
+            await self._revoke(tps)
+
+    async def _revoke(self, tps: frozenset[TopicPartition]) -> None:
         shards = self._shards(tps) & self.fusion.states.keys()
-        await self.checkpoint(shards)
+        if self._mid_batch:
+            # Leaving after an error or a cancellation inside a batch: the state may hold
+            # records whose alerts are not durable. It is dropped, not checkpointed; the
+            # next owner resumes from the last checkpoint, as after a crash.
+            log.warning(
+                "partitions revoked mid-batch; state not checkpointed", shards=sorted(shards)
+            )
+        else:
+            await self.checkpoint(shards)
         for shard in shards:
             self.fusion.states.pop(shard, None)
         log.info("partitions revoked", shards=sorted(shards))
@@ -130,7 +146,17 @@ class FusionService:
             await self._publish(self.fusion.engine.take())  # closes from config changes
             self._idle = True
             return
+        async with self._batch_lock:
+            # A partition revoked between the poll and now belongs to another member: its
+            # records are theirs to process (from our checkpoint).
+            owned = subscription.assignment()
+            records = [r for r in records if r.topic_partition in owned]
+            if records:
+                await self._apply(records)
+
+    async def _apply(self, records: list[Record]) -> None:
         self._idle = False
+        self._mid_batch = True
         started = time.perf_counter()
         await self._load(self._shards(frozenset(r.topic_partition for r in records)))
         result = self.fusion.process(records)
@@ -142,6 +168,7 @@ class FusionService:
         )
         if self._after_publish is not None:
             await self._after_publish(records)
+        self._mid_batch = False
         for record in records:
             self._pending[record.topic_partition] = record
         self._since_checkpoint += len(records)

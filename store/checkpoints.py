@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
+
+import psycopg
 
 from store.db import Conn, connect, is_connection_lost
 
@@ -20,6 +23,9 @@ class PostgresCheckpointStore:
         self.database_url = database_url
         self.connect_timeout_s = connect_timeout_s
         self._conn: Conn | None = None
+        # One connection: a load and a save (a rebalance callback beside the batch loop)
+        # must not interleave their statements.
+        self._lock = asyncio.Lock()
 
     async def _connection(self) -> Conn:
         if self._conn is None or self._conn.closed:
@@ -27,6 +33,10 @@ class PostgresCheckpointStore:
         return self._conn
 
     async def load(self, group: str, shard: int) -> bytes | None:
+        async with self._lock:
+            return await self._load(group, shard)
+
+    async def _load(self, group: str, shard: int) -> bytes | None:
         try:
             conn = await self._connection()
             cur = await conn.execute(
@@ -40,6 +50,10 @@ class PostgresCheckpointStore:
         return None if row is None else bytes(row[0])
 
     async def save(self, group: str, states: Mapping[int, bytes]) -> None:
+        async with self._lock:
+            await self._save(group, states)
+
+    async def _save(self, group: str, states: Mapping[int, bytes]) -> None:
         if not states:
             return
         try:
@@ -53,7 +67,10 @@ class PostgresCheckpointStore:
             raise
 
     async def _drop(self, exc: BaseException) -> None:
-        if is_connection_lost(exc) and self._conn is not None:
+        if self._conn is not None and (
+            is_connection_lost(exc)
+            or self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        ):
             await self._conn.close()
             self._conn = None
 

@@ -132,7 +132,9 @@ class GapDetector(Detector):
         deadline = last.t + self.gap_s(track)
         if not self.eligible(track) or not self.is_dark(state, last, deadline):
             return
-        name = track.identity.name or str(track.mmsi)
+        # The MMSI, not the name: identities arrive on their own topic, and an alert must
+        # read the same on every replay (the watch floor shows the vessel's name beside it).
+        name = f"MMSI {track.mmsi}"
         self.engine.open(
             state,
             AlertRule.AIS_GAP,

@@ -115,7 +115,9 @@ class GeofenceDetector(Detector):
         extra: dict[str, float] | None = None,
     ) -> None:
         fix = position.fix
-        name = track.identity.name or str(track.mmsi)
+        # The MMSI, not the name: identities arrive on their own topic, and an alert must
+        # read the same on every replay (the watch floor shows the vessel's name beside it).
+        name = f"MMSI {track.mmsi}"
         evidence = self._evidence(zone, position)
         if rule is AlertRule.GEOFENCE_DWELL:
             evidence["inside_s"] = fix.t - started_t

@@ -65,7 +65,9 @@ class LoiteringDetector(Detector):
                 evidence=evidence,
             )
             return
-        name = track.identity.name or str(track.mmsi)
+        # The MMSI, not the name: identities arrive on their own topic, and an alert must
+        # read the same on every replay (the watch floor shows the vessel's name beside it).
+        name = f"MMSI {track.mmsi}"
         self.engine.open(
             state,
             AlertRule.LOITERING,

@@ -83,7 +83,7 @@ class SpoofingDetector(Detector):
                 evidence={**jump, "jumps": jumps},
             )
             return
-        name = track.identity.name or subject
+        name = f"MMSI {subject}"  # not the name: see geofence.py
         self.engine.open(
             state,
             AlertRule.SPOOFING,
@@ -116,7 +116,8 @@ class SpoofingDetector(Detector):
                 state, AlertRule.IDENTITY_CHANGE, subject, at_t=static.t, evidence=evidence
             )
             return
-        last = track.last
+        # No position: which positions were read before the identity depends on batching,
+        # and the alert must be the same on every replay.
         self.engine.open(
             state,
             AlertRule.IDENTITY_CHANGE,
@@ -126,7 +127,5 @@ class SpoofingDetector(Detector):
             score=0.5,
             title=f"{subject}: {' and '.join(changes)} changed",
             mmsis=[track.mmsi],
-            lat=None if last is None else last.lat,
-            lon=None if last is None else last.lon,
             evidence=evidence,
         )

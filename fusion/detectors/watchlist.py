@@ -202,7 +202,8 @@ class WatchlistDetector(Detector):
                     },
                 )
             return
-        name = track.identity.name or str(track.mmsi)
+        # A static match names what it matched; a position match only has the MMSI.
+        name = match.value if match.field == "name" else f"MMSI {track.mmsi}"
         self.engine.open(
             state,
             AlertRule.WATCHLIST,
