@@ -1,6 +1,7 @@
 """Recovery on Tansu and PostgreSQL: a fusion instance that dies between publishing and
-checkpointing, and its successor, end with exactly the alerts of an uninterrupted run: same ids, same final states, no event that the uninterrupted run did
-not publish (a republished event is byte-identical, so receivers deduplicate it)."""
+checkpointing, and its successor, end with exactly the alerts of an uninterrupted run:
+same ids, same final states, no event that the uninterrupted run did not publish (a
+republished event is byte-identical, so receivers deduplicate it)."""
 
 from __future__ import annotations
 
