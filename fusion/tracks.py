@@ -51,6 +51,8 @@ class Track(msgspec.Struct, omit_defaults=True):
     gap_zone: str | None = None
     """A zone the last fix is in whose rules ask for a shorter gap (``GeofenceRules.gap_s``)."""
     gap_zone_s: float | None = None
+    watch: list[str] = msgspec.field(default_factory=list)
+    """Watchlist entries this vessel matched (their alerts follow its position)."""
 
 
 class OpenAlert(msgspec.Struct):

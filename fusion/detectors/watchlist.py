@@ -156,8 +156,11 @@ class WatchlistDetector(Detector):
 
     @staticmethod
     def _open_entries(state: ShardState, track: Track) -> list[str]:
+        """The entries with an open alert for this vessel (kept on the track: scanning
+        every open alert per position cost more than all the rest of fusion)."""
         prefix = f"{AlertRule.WATCHLIST.value}|{track.mmsi}:"
-        return sorted(k[len(prefix) :] for k in state.alerts if k.startswith(prefix))
+        track.watch = [e for e in track.watch if prefix + e in state.alerts]
+        return sorted(track.watch)
 
     @staticmethod
     def _opened_evidence(state: ShardState, track: Track, entry_id: str) -> dict[str, object]:
@@ -204,6 +207,8 @@ class WatchlistDetector(Detector):
             return
         # A static match names what it matched; a position match only has the MMSI.
         name = match.value if match.field == "name" else f"MMSI {track.mmsi}"
+        if entry.entry_id not in track.watch:
+            track.watch.append(entry.entry_id)
         self.engine.open(
             state,
             AlertRule.WATCHLIST,
