@@ -1,0 +1,1 @@
+"""Patrol assets: registration, positions, and the nearest help to an alert."""
