@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.assets.nearest import RouteFinder
 from api.db import ApiDatabase
 from api.health import HealthRegistry
 from api.live import LiveAlerts
@@ -21,6 +22,7 @@ from api.routes import (
     config,
     cop,
     live,
+    nearest_help,
     reports,
     session,
     vessels,
@@ -36,7 +38,18 @@ def v1_router() -> APIRouter:
     router = APIRouter(prefix="/v1")
     router.include_router(session.router)
     # live before alerts: /alerts/stream is not an alert id
-    for module in (cop, vessels, live, alerts, reports, config, audit, webhooks, assets):
+    for module in (
+        cop,
+        vessels,
+        live,
+        alerts,
+        reports,
+        config,
+        audit,
+        webhooks,
+        assets,
+        nearest_help,
+    ):
         router.include_router(module.router)
     return router
 
@@ -47,6 +60,7 @@ def create_app(
     database: ApiDatabase | None = None,
     bus: Bus | None = None,
     settings: ApiSettings | None = None,
+    route_finder: Callable[[], RouteFinder] | None = None,
 ) -> FastAPI:
     """The app. With ``database`` it serves /v1 (the pool opens and closes with the app);
     without, only the operations endpoints answer and /v1 says 503."""
@@ -82,6 +96,7 @@ def create_app(
     app.state.database = database
     app.state.bus = bus
     app.state.settings = app_settings
+    app.state.route_finder = route_finder  # nearest help by sea (lookout wires fusion's)
     app.include_router(ops_router(health))
     app.include_router(v1_router())
     app.mount("/page", StaticFiles(directory=PAGE_DIR), name="page")

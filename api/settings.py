@@ -60,6 +60,15 @@ class ApiSettings(BaseSettings):
         description="Events buffered per live-stream client; a client that falls this far "
         "behind is disconnected and resumes from the database with Last-Event-ID.",
     )
+    nearest_assets_limit: int = Field(
+        default=5, ge=1, le=100, description="How many assets an alert's nearest help lists."
+    )
+    nearest_assets_max_range_nm: float = Field(
+        default=500.0,
+        gt=0,
+        description="Assets farther than this from an alert (great circle, nm) are not "
+        "listed as nearest help (a patrol boat at 20 kn covers it in a day).",
+    )
     sse_poll_s: float = Field(
         default=1.0,
         gt=0,

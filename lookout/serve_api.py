@@ -11,6 +11,7 @@ from bus.factory import make_bus
 from lookout import __version__
 from lookout.checks import database_check
 from lookout.http import http_service
+from lookout.sea_router import sea_router
 from lookout.services import run_services
 from store.settings import StoreSettings
 
@@ -27,5 +28,6 @@ async def serve_api(host: str, port: int) -> None:
             database=ApiDatabase(api_database_url(database_url, settings), settings),
             bus=bus,
             settings=settings,
+            route_finder=sea_router,
         )
         await run_services([http_service("api", app, host, port)])

@@ -35,6 +35,7 @@ from lookout.checks import database_check
 from lookout.demo_config import publish_demo_config
 from lookout.http import http_service
 from lookout.ports import Listener
+from lookout.sea_router import sea_router
 from lookout.services import Service, run_services
 from lookout.settings import UpSettings
 from schemas.health import ComponentHealth
@@ -154,6 +155,7 @@ async def run_embedded(settings: UpSettings, api: ApiSettings) -> None:
                     database=ApiDatabase(api_database_url(database_url, api), api),
                     bus=bus,
                     settings=api,
+                    route_finder=sea_router,
                 ),
                 api.api_host,
                 api.api_port,

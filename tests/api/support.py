@@ -18,6 +18,7 @@ from api.health import HealthRegistry
 from api.settings import ApiSettings, api_database_url
 from bus.base import Bus
 from lookout.http import SHUTDOWN_GRACE_S
+from lookout.sea_router import sea_router
 from store.api_keys import Role, create_key
 from store.db import connect
 from tests.support.tansu import free_port
@@ -51,7 +52,13 @@ async def serve_api(
     settings = settings or ApiSettings()
     port = free_port()
     database = ApiDatabase(api_database_url(db_url, settings), settings)
-    app = create_app(HealthRegistry("test"), database=database, bus=bus, settings=settings)
+    app = create_app(
+        HealthRegistry("test"),
+        database=database,
+        bus=bus,
+        settings=settings,
+        route_finder=sea_router,
+    )
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
