@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from schemas.alerts import AlertRule, AlertStatus, Severity
+from schemas.assets import NearestAsset
 from schemas.config import GeofenceRules, PolygonGeometry, ZoneKind
 from schemas.patrol import ObservedActivity, ReporterKind
 from schemas.units import Latitude, Longitude, Mmsi, UtcDatetime
@@ -127,6 +128,11 @@ class AlertDetail(Alert):
     zone: dict[str, Any] | None = Field(default=None, description="GeoJSON Feature.")
     other_vessel: Vessel | None = None
     sighting: Report | None = None
+    nearest_assets: list[NearestAsset] = Field(
+        default_factory=list,
+        description="The nearest available assets the caller may see, soonest first (by sea "
+        "around land; computed now, never stored with the alert).",
+    )
 
 
 class Decision(BaseModel):

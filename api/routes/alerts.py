@@ -15,6 +15,7 @@ from api.common import BboxQuery, BusDep, Settings, parse_bbox, publish
 from api.deps import AnyRole, Db, Watch, audit
 from api.models import Alert, AlertDetail, AlertPage, Decision, Report, Vessel
 from api.pagination import decode_cursor, encode_cursor
+from api.routes.nearest_help import nearest_help
 from bus.base import Outgoing
 from schemas import alerts as wire
 from schemas.topics import Topic
@@ -85,10 +86,11 @@ async def search(
 
 
 @router.get("/{alert_id}", response_model=AlertDetail, responses=_NOT_FOUND)
-async def one(caller: AnyRole, db: Db, alert_id: AlertIdPath) -> AlertDetail:
+async def one(caller: AnyRole, db: Db, alert_id: AlertIdPath, request: Request) -> AlertDetail:
     """The alert and its evidence: the track of its (first) vessel from an hour before it
     began to an hour after its last update (at most a day), the zone, the other vessel of
-    a pair, the sighting that raised it (under the sharing rule)."""
+    a pair, the sighting that raised it (under the sharing rule), and the nearest available
+    assets the caller may see."""
     row = await get_alert(db, alert_id)
     if row is None:
         raise _not_found(alert_id)
@@ -120,6 +122,11 @@ async def one(caller: AnyRole, db: Db, alert_id: AlertIdPath) -> AlertDetail:
         if report is not None:
             detail["sighting"] = Report.model_validate(report)
             await audit(db, caller, "read", "report", str(report_id), {"via": "alert"})
+    finder = getattr(request.app.state, "route_finder", None)
+    if finder is not None and row["lat"] is not None and row["lon"] is not None:
+        detail["nearest_assets"] = await nearest_help(
+            db, finder, request.app.state.settings, row["lat"], row["lon"]
+        )
     return AlertDetail.model_validate(detail)
 
 

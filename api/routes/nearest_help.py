@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 
 from fastapi import APIRouter, HTTPException, Request, status
 
@@ -22,27 +23,32 @@ from store.db import Conn
 router = APIRouter(tags=["assets"])
 
 
-def route_finder(request: Request) -> RouteFinder:
+FinderFactory = Callable[[], RouteFinder]
+
+
+def route_finder(request: Request) -> FinderFactory:
     """The sea router the composition root handed to the app (built on first use)."""
-    finder = getattr(request.app.state, "route_finder", None)
+    finder: FinderFactory | None = getattr(request.app.state, "route_finder", None)
     if finder is None:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, "nearest help needs the sea router, not set up"
         )
-    found: RouteFinder = finder()
-    return found
+    return finder
 
 
 async def nearest_help(
-    db: Conn, finder: RouteFinder, settings: ApiSettings, lat: float, lon: float
+    db: Conn, finder: FinderFactory, settings: ApiSettings, lat: float, lon: float
 ) -> list[NearestAsset]:
-    """The nearest available assets the caller may see, to (lat, lon), soonest first."""
-    assets = await visible_assets(db)
+    """The nearest available assets the caller may see, to (lat, lon), soonest first.
+    The router (and its coastline) is only built once there is an asset to route to."""
+    assets = [a for a in await visible_assets(db) if a.available and a.lat is not None]
+    if not assets:
+        return []
     return await asyncio.to_thread(
         nearest_assets,
         (lat, lon),
         assets,
-        finder,
+        finder(),
         limit=settings.nearest_assets_limit,
         max_range_nm=settings.nearest_assets_max_range_nm,
     )

@@ -318,6 +318,7 @@ class DistressDetector(Detector):
         devices = sum(1 for key in incident.seen if key.startswith("mmsi:"))
         title = label if active <= 1 else f"{label}: {active} signals"
         mmsis = sorted({int(k.split(":", 1)[1]) for k in incident.seen if k.startswith("mmsi:")})
+        reports = [k.split(":", 1)[1] for k in incident.seen if k.startswith("report:")]
         return {
             "title": title,
             "score": 1.0,
@@ -332,7 +333,10 @@ class DistressDetector(Detector):
                 "devices_seen": devices,
                 "persons_estimate": incident.persons,
                 "texts": list(incident.texts),
-                "reports": [k.split(":", 1)[1] for k in incident.seen if k.startswith("report:")],
+                "reports": reports,
+                # The first report, as the API resolves it into the sighting (which row-level
+                # security shows only under the sharing rule).
+                "report_id": reports[0] if reports else None,
                 "last_signal_at": at(incident.last_t).isoformat(),
                 "active": [
                     {

@@ -73,6 +73,11 @@ async def test_an_alert_lists_the_nearest_assets_its_reader_may_see_ranked_by_se
         url = f"/v1/alerts/{alert_id}/nearest-assets"
         for_abf = (await abf.get(url)).json()
         for_bakamla = (await bakamla.get(url)).json()
+        read_by_abf = (await abf.get(f"/v1/alerts/{alert_id}")).json()
+        read_by_bakamla = (await bakamla.get(f"/v1/alerts/{alert_id}")).json()
+    # The alert itself, when read, carries the same list, per reader.
+    assert read_by_abf["nearest_assets"] == for_abf
+    assert read_by_bakamla["nearest_assets"] == for_bakamla
     assert [(n["name"], n["own"], n["method"]) for n in for_abf] == [
         ("ABFC CAPE", True, "sea_grid"),
         ("KN BIMA", False, "sea_grid"),

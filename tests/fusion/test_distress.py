@@ -247,5 +247,6 @@ def test_reports_of_distress_or_of_an_overcrowded_small_boat_raise_it_without_th
     ]
     assert {a.source_agency for a in raised} == {"BAKAMLA"}
     assert raised[0].evidence["reports"] == [str(cases[0].report_id)]
+    assert raised[0].evidence["report_id"] == str(cases[0].report_id)
     text = " ".join(a.model_dump_json() for a in raised)
     assert "Pak Made" not in text and "wooden" not in text  # the narrative stays out
