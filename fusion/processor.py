@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import structlog
+from pydantic import ValidationError
 
 from bus.base import Outgoing, Record
 from fusion.detectors.base import Detector, PositionInput, StaticInput
+from fusion.detectors.distress import DistressDetector
 from fusion.detectors.gap import GapDetector, hear_station
 from fusion.detectors.geofence import GeofenceDetector
 from fusion.detectors.loitering import LoiteringDetector
@@ -44,6 +46,9 @@ from fusion.wire import (
     read_static,
 )
 from schemas.config import Geofence, WatchlistEntry
+from schemas.envelope import EnvelopeError
+from schemas.patrol import PatrolReport
+from schemas.safety import SafetyMessage
 from schemas.topics import Topic
 
 log = structlog.get_logger(__name__)
@@ -65,11 +70,15 @@ class FusionTopics:
     static: str = Topic.AIS_STATIC.value
     reports: str = Topic.PATROL_REPORTS.value
     alerts: str = Topic.FUSION_ALERTS.value
+    safety: str = Topic.AIS_SAFETY.value
     geofences: str = Topic.CONFIG_GEOFENCES.value
     watchlist: str = Topic.CONFIG_WATCHLIST.value
 
-    def shard_topics(self) -> tuple[str, str]:
-        return (self.positions, self.static)
+    def shard_topics(self) -> tuple[str, ...]:
+        """Read together, partition p of each by one member. ``ais.safety`` is keyed by
+        MMSI like the positions; ``patrol.reports`` (keyed by report id) comes along for
+        the distress detector, which clusters across every partition a member owns."""
+        return (self.positions, self.static, self.safety, self.reports)
 
 
 @dataclass
@@ -97,14 +106,16 @@ class Fusion:
         self.geofence = GeofenceDetector(settings, self.engine, self.zones)
         self.gap = GapDetector(settings, self.engine, self.zones, self._shore_of)
         self.watchlisted = WatchlistDetector(settings, self.engine, self.watchlist)
+        self.states: dict[int, ShardState] = {}
+        self.distress = DistressDetector(settings, self.engine, self.states)
         self.detectors: list[Detector] = [
             self.geofence,
             self.gap,
             LoiteringDetector(settings, self.engine),
             SpoofingDetector(settings, self.engine),
             self.watchlisted,
+            self.distress,
         ]
-        self.states: dict[int, ShardState] = {}
         self._slow_kn = max(settings.loiter_max_speed_kn, settings.rendezvous_max_speed_kn)
         self._quiet_s = self.gap.coverage_slack_s(settings.gap_s)
 
@@ -139,17 +150,22 @@ class Fusion:
         """Apply one micro-batch; returns the alert events to publish and what was refused.
         Every record's partition must be owned (its state loaded)."""
         result = BatchResult()
-        by_shard: dict[int, tuple[list[Record], list[Record]]] = {}
+        by_shard: dict[int, tuple[list[Record], list[Record], list[Record], list[Record]]] = {}
         for record in records:
             if record.topic == self.topics.positions:
-                by_shard.setdefault(record.partition, ([], []))[1].append(record)
+                by_shard.setdefault(record.partition, ([], [], [], []))[1].append(record)
             elif record.topic == self.topics.static:
-                by_shard.setdefault(record.partition, ([], []))[0].append(record)
+                by_shard.setdefault(record.partition, ([], [], [], []))[0].append(record)
+            elif record.topic == self.topics.safety:
+                by_shard.setdefault(record.partition, ([], [], [], []))[2].append(record)
+            elif record.topic == self.topics.reports:
+                by_shard.setdefault(record.partition, ([], [], [], []))[3].append(record)
             RECORDS.labels(record.topic).inc()
         for shard in sorted(by_shard):
-            statics, positions = by_shard[shard]
+            statics, positions, safety, reports = by_shard[shard]
             state = self.states[shard]
             self._shard(state, statics, positions, result)
+            self._distress_inputs(state, safety, reports, result)
             self._batch_end(state)
         result.outgoing.extend(self.engine.take())
         return result
@@ -259,10 +275,33 @@ class Fusion:
             view.mmsi_info.valid,
             view.mmsi_info.placeholder,
             view.mmsi_info.reason,
+            view.nav_status,
         )
         for detector in self.detectors:
             detector.on_position(state, track, position)
         track.last = position.fix
+
+    def _distress_inputs(
+        self, state: ShardState, safety: list[Record], reports: list[Record], result: BatchResult
+    ) -> None:
+        """Safety-related messages and patrol reports, after the batch's positions (so a
+        SART's text finds the position it sent with it). Neither is ever late: a distress
+        signal counts whenever it arrives, and neither moves the watermark (a report's
+        time is a person's, not the feed's)."""
+        for record in self._fresh(state, safety):
+            try:
+                message = record.decode(SafetyMessage)
+            except (EnvelopeError, ValidationError, ValueError) as exc:
+                self._refuse(result, record, str(exc))
+                continue
+            self.distress.on_safety(state, message)
+        for record in self._fresh(state, reports):
+            try:
+                report = record.decode(PatrolReport)
+            except (EnvelopeError, ValidationError, ValueError) as exc:
+                self._refuse(result, record, str(exc))
+                continue
+            self.distress.on_report(state, report)
 
     def _shore_of(self, lat: float, lon: float) -> float:
         one = self.coastline.distance_nm(

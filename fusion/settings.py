@@ -167,6 +167,39 @@ class FusionSettings(BaseSettings):
         "closes the alert as matched), s (30 min).",
     )
 
+    # --- distress (safety of life) ---------------------------------------------------------
+    distress_cluster_radius_nm: float = Field(
+        default=2.0,
+        gt=0,
+        description="A distress signal this close to a device still heard in an open "
+        "incident joins it, nm (survivors of one boat drift together; an AIS-SART is "
+        "detected at about 5 nm, IMO MSC.246(83), so 2 nm keeps two scenes apart).",
+    )
+    distress_device_silence_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="A device or report not heard for this long leaves an incident's active "
+        "count, s (an active AIS-SART transmits every minute, IEC 61097-14: ten missed).",
+    )
+    distress_close_after_s: float = Field(
+        default=6 * HOUR_S,
+        gt=0,
+        description="An incident with nothing heard for this long closes, s (a watch officer "
+        "has long since taken it over).",
+    )
+    distress_persons_threshold: int = Field(
+        default=20,
+        ge=0,
+        description="A report of more persons on board than this, on a vessel described as "
+        "small, overcrowded or unseaworthy, is distress (issue 17; a 10-15 m wooden boat "
+        "carries a crew of a few).",
+    )
+    distress_vessel_words: list[str] = Field(
+        default=["small", "overcrowded", "over-crowded", "crowded", "unseaworthy", "sinking"],
+        description="Words of a report's vessel description that make many persons on "
+        "board distress (matched as whole words, any case).",
+    )
+
     # --- shore ------------------------------------------------------------------------
     shore_search_nm: float = Field(
         default=100.0,

@@ -10,6 +10,8 @@ from typing import Any
 
 import msgspec
 
+from fusion.distress_state import DistressState
+
 
 class Fix(msgspec.Struct, array_like=True):
     """One position of a vessel, as used by the detectors."""
@@ -86,6 +88,8 @@ class ShardState(msgspec.Struct):
     """A heap of (deadline, MMSI): when the watermark passes it, that vessel is silent."""
     stations: dict[str, StationLife] = msgspec.field(default_factory=dict)
     late: int = 0
+    distress: DistressState = msgspec.field(default_factory=DistressState)
+    """Open distress incidents (fusion/detectors/distress.py)."""
 
     def track(self, mmsi: int) -> Track:
         track = self.tracks.get(mmsi)

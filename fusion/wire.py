@@ -34,6 +34,7 @@ class PositionView(msgspec.Struct):
     lat: float | None = None
     lon: float | None = None
     speed_kn: float | None = None
+    nav_status: int | None = None
     station: str | None = None
     source: str = ""
     mmsi_info: MmsiFlags = msgspec.field(default_factory=MmsiFlags)

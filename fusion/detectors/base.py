@@ -30,6 +30,8 @@ class PositionInput:
     mmsi_valid: bool = True
     mmsi_placeholder: bool = False
     mmsi_reason: str | None = None
+    nav_status: int | None = None
+    """ITU-R M.1371 navigational status (14: AIS-SART active)."""
 
 
 @dataclass(slots=True)

@@ -44,7 +44,10 @@ async def test_scenario_alerts_land_in_the_database(
     topics = FusionTopics(
         **{
             name: f"{getattr(FusionTopics(), name)}.{unique}"
-            for name in ("positions", "static", "reports", "alerts", "geofences", "watchlist")
+            for name in (
+                *("positions", "static", "safety", "reports"),
+                *("alerts", "geofences", "watchlist"),
+            )
         }
     )
     names = {Topic.AIS_POSITIONS.value: topics.positions, Topic.AIS_STATIC.value: topics.static}
