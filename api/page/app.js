@@ -30,6 +30,11 @@ const state = {
   vesselCount: 0,
   lastDrawMs: 0,
   live: false,
+  // Safety of life: distress alerts are pinned on top; a new one sounds when sound is on.
+  sound: localStorage.getItem("lookout.sound") === "on",
+  alarms: 0, // distress alarms sounded (read by the browser test)
+  assets: [], // own and partners' shared assets, from /v1/assets
+  nearest: null, // {alert, assets}: the nearest help of the clicked alert, drawn on the map
 };
 window.lookout = state; // read by the browser test and handy in the console
 
@@ -55,6 +60,8 @@ async function loadLanguage(lang) {
   renderAlerts();
   renderVessel();
   renderCount();
+  renderNearest();
+  soundButton();
 }
 
 // --- TopoJSON (https://github.com/topojson/topojson-specification), just what land needs.
@@ -183,6 +190,7 @@ function draw() {
     }
     ctx.fill();
   }
+  drawAssets();
   if (state.selected) {
     const [x, y] = project(state.selected.lon, state.selected.lat);
     ctx.strokeStyle = "#ffffff";
@@ -191,6 +199,38 @@ function draw() {
     ctx.stroke();
   }
   state.lastDrawMs = performance.now() - started;
+}
+
+// Assets: own ones filled, partners' shared ones hollow; the nearest help of the clicked
+// alert as its routes (by sea around land, or straight), each from the asset to the alert.
+function drawAssets() {
+  for (const asset of state.assets) {
+    if (asset.lat == null) continue;
+    const [x, y] = project(asset.lon, asset.lat);
+    ctx.strokeStyle = ctx.fillStyle = "#39d3f2";
+    if (asset.own) ctx.fillRect(x - 5, y - 5, 10, 10); else ctx.strokeRect(x - 5, y - 5, 10, 10);
+  }
+  if (!state.nearest) return;
+  ctx.save();
+  ctx.strokeStyle = "#39d3f2";
+  ctx.lineWidth = 2;
+  ctx.setLineDash([6, 4]);
+  for (const help of state.nearest.assets) {
+    ctx.beginPath();
+    help.route.forEach(([lat, lon], i) => {
+      const [x, y] = project(lon, lat);
+      if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+    });
+    ctx.stroke();
+  }
+  ctx.restore();
+  const alert = state.nearest.alert;
+  const [x, y] = project(alert.lon, alert.lat);
+  ctx.strokeStyle = "#ff3b30";
+  ctx.lineWidth = 3;
+  ctx.beginPath();
+  ctx.arc(x, y, 12, 0, 2 * Math.PI);
+  ctx.stroke();
 }
 
 let drawPending = false;
@@ -255,19 +295,53 @@ function renderLegend() {
 
 // --- Alerts: newest and most severe first; closed ones leave the list.
 function upsertAlert(alert) {
+  const known = state.alerts.has(alert.alert_id);
   if (alert.status === "closed") state.alerts.delete(alert.alert_id);
   else state.alerts.set(alert.alert_id, alert);
+  if (alert.rule === "distress" && !known && alert.status === "open") alarm();
   renderAlerts();
 }
 
+// A short three-tone alarm made by the browser (no sound file to ship); only when the
+// officer turned sound on (browsers allow audio after a click, which the toggle is).
+let audio = null;
+function alarm() {
+  if (!state.sound) return;
+  state.alarms += 1;
+  audio = audio || new AudioContext();
+  [0, 0.35, 0.7].forEach((at) => {
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.value = 0.2;
+    tone.connect(gain).connect(audio.destination);
+    tone.start(audio.currentTime + at);
+    tone.stop(audio.currentTime + at + 0.25);
+  });
+}
+
+function soundButton() {
+  $("sound").textContent = t(state.sound ? "sound.on" : "sound.off");
+  $("sound").setAttribute("aria-pressed", String(state.sound));
+}
+
+$("sound").addEventListener("click", () => {
+  state.sound = !state.sound;
+  localStorage.setItem("lookout.sound", state.sound ? "on" : "off");
+  if (state.sound) audio = audio || new AudioContext();
+  soundButton();
+});
+
+const pinned = (alert) => (alert.rule === "distress" ? 1 : 0);
+
 function renderAlerts() {
   const items = [...state.alerts.values()].sort(
-    (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || b.updated_at.localeCompare(a.updated_at),
+    (a, b) => pinned(b) - pinned(a) || SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || b.updated_at.localeCompare(a.updated_at),
   );
   $("no-alerts").hidden = items.length > 0;
   $("alerts").replaceChildren(...items.map((alert) => {
     const li = document.createElement("li");
-    li.className = alert.severity;
+    li.className = alert.rule === "distress" ? `${alert.severity} distress` : alert.severity;
     li.dataset.alertId = alert.alert_id;
     li.dataset.status = alert.status;
     const title = document.createElement("div");
@@ -295,10 +369,46 @@ function renderAlerts() {
     }
     li.addEventListener("click", () => {
       if (alert.lon != null) { state.view.lon = alert.lon; state.view.lat = alert.lat; redraw(); }
-      if (alert.mmsis.length) selectVessel(alert.mmsis[0]);
+      // A device not (yet) in the store (a SART heard once) has no vessel card: no error.
+      if (alert.mmsis.length) selectVessel(alert.mmsis[0]).catch(() => {});
+      showNearest(alert).catch(() => {});
     });
     return li;
   }));
+}
+
+// The nearest available assets the officer may see, ranked by time to reach (by sea).
+async function showNearest(alert) {
+  if (alert.lon == null) { state.nearest = null; renderNearest(); redraw(); return; }
+  const assets = await (await api(`/v1/alerts/${alert.alert_id}/nearest-assets`)).json();
+  state.nearest = { alert, assets };
+  renderNearest();
+  redraw();
+}
+
+function renderNearest() {
+  const help = state.nearest;
+  $("nearest").hidden = !help;
+  if (!help) return;
+  $("nearest-none").hidden = help.assets.length > 0;
+  $("nearest-list").replaceChildren(...help.assets.map((asset) => {
+    const li = document.createElement("li");
+    li.dataset.assetId = asset.asset_id;
+    li.className = asset.own ? "own" : "partner";
+    li.textContent = t("nearest.item", {
+      name: asset.name,
+      agency: asset.own ? t("nearest.own") : asset.agency_id,
+      nm: asset.distance_nm.toFixed(1),
+      min: Math.round(asset.time_to_reach_min),
+      method: t(`nearest.${asset.method}`),
+    });
+    return li;
+  }));
+}
+
+async function refreshAssets() {
+  state.assets = await (await api("/v1/assets")).json();
+  redraw();
 }
 
 function ago(iso) {
@@ -432,10 +542,13 @@ let timer = null;
 async function start(me) {
   $("who").textContent = `${me.agency} · ${me.role}`;
   $("logout").hidden = false;
-  await Promise.all([refreshVessels(), refreshZones(), loadAlerts()]);
+  await Promise.all([refreshVessels(), refreshZones(), loadAlerts(), refreshAssets()]);
   followAlerts();
   clearInterval(timer);
-  timer = setInterval(() => refreshVessels().catch(() => {}), 10000);
+  timer = setInterval(() => {
+    refreshVessels().catch(() => {});
+    refreshAssets().catch(() => {});
+  }, 10000);
 }
 
 window.addEventListener("resize", resize);
