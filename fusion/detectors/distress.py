@@ -62,7 +62,8 @@ TESTS = Counter(
 
 NAV_STATUS_SART_ACTIVE = 14
 """ITU-R M.1371 navigational status 14: AIS-SART (active), MOB-AIS, EPIRB-AIS."""
-_BEACONS = {"970": "sart_device", "972": "mob_device", "974": "epirb_device"}
+_BEACONS = {970: "sart_device", 972: "mob_device", 974: "epirb_device"}
+"""By the first three of the nine digits (every position passes here: no string work)."""
 _TEXT_KINDS = {
     SafetyKind.SART_ACTIVE: "sart_active_text",
     SafetyKind.MOB: "mob_text",
@@ -100,7 +101,7 @@ class DistressSignal:
 
 
 def position_signal(mmsi: int, fix: Fix, nav_status: int | None) -> DistressSignal | None:
-    kind = _BEACONS.get(f"{mmsi:09d}"[:3])
+    kind = _BEACONS.get(mmsi // 1_000_000)
     if kind is None and nav_status == NAV_STATUS_SART_ACTIVE:
         kind = "nav_status_14"
     if kind is None:
