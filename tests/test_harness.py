@@ -11,6 +11,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from store.embedded import EmbeddedPostgres
+from tests.support.browser import REQUIRE_BROWSER, check_browser
 from tests.support.pg import postgres_data_dir
 from tests.support.tansu import TansuBroker
 
@@ -71,3 +72,22 @@ def test_session_fixtures_are_real(postgres_url: str, kafka_bootstrap: str) -> N
             await admin.close()
 
     assert isinstance(asyncio.run(topics()), list)
+
+
+def test_a_missing_browser_skips_the_page_tests_unless_the_run_requires_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOOKOUT_CHROMIUM", str(tmp_path / "no-chromium"))
+    monkeypatch.delenv(REQUIRE_BROWSER, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no-chromium is not installed"):
+        check_browser()
+    monkeypatch.setenv(REQUIRE_BROWSER, "1")  # what .ci/run sets
+    with pytest.raises(BaseException) as outcome:  # a skip here must fail this test
+        check_browser()
+    assert outcome.type is pytest.fail.Exception
+    assert "LOOKOUT_REQUIRE_BROWSER=1 requires the browser" in str(outcome.value)
+
+
+def test_ci_requires_the_browser() -> None:
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    assert f"export {REQUIRE_BROWSER}=1" in ci

@@ -6,15 +6,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bus.memory import MemoryBus
 from schemas.topics import Topic
+from store.api_keys import Role
 from store.settings import StoreSettings
 from store.sink import StoreSink
 from tests.api.support import ApiServer, serve_api
 from tests.store.conftest import conn, db_url, empty_db_url, store_settings
+from tests.support.browser import chromium
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
 
 __all__ = ["conn", "db_url", "empty_db_url", "store_settings"]
 
@@ -50,3 +57,29 @@ async def live_api(db_url: str, store_settings: StoreSettings) -> AsyncIterator[
             yield server
     finally:
         await bus.stop()
+
+
+@dataclass
+class WatchFloor:
+    """The watch-floor page open in headless chromium against ``live_api``; ``errors``
+    collects every uncaught page error (a test ends by asserting there were none)."""
+
+    page: Page
+    api: ApiServer
+    errors: list[str] = field(default_factory=list)
+
+    async def sign_in(self, agency: str = "BAKAMLA", role: Role = Role.WATCH) -> None:
+        await self.page.fill("#key", await self.api.key(agency, role))
+        await self.page.click("#login-form button[type=submit]")
+        await self.page.wait_for_function("window.lookout.live === true", timeout=20_000)
+
+
+@pytest.fixture
+async def watch_floor(live_api: ApiServer) -> AsyncIterator[WatchFloor]:
+    """The page loaded (not yet signed in) in a 1400x850 window."""
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1400, "height": 850})
+        floor = WatchFloor(page, live_api)
+        page.on("pageerror", lambda exc: floor.errors.append(str(exc)))
+        await page.goto(live_api.base_url + "/")
+        yield floor

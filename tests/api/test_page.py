@@ -16,21 +16,12 @@ from schemas.alerts import Alert, AlertRule, Severity
 from schemas.topics import Topic
 from store.api_keys import Role
 from store.db import connect
+from tests.api.conftest import WatchFloor
 from tests.api.support import ApiServer, eventually
 from tests.store.factories import position, static
 
 pytestmark = pytest.mark.postgres
 
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium keeps calling hosts this network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 ARTIFACTS = Path(os.environ.get("LOOKOUT_TEST_ARTIFACTS", "test-artifacts"))
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -81,14 +72,11 @@ def save_screenshot(png: bytes) -> None:
         shutil.copy(ARTIFACTS / "watch-floor.png", DOCS / "watch-floor.png")
 
 
-async def test_the_watch_floor_page(live_api: ApiServer) -> None:
-    playwright_api = pytest.importorskip("playwright.async_api")
-    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 (one stat, before anything runs)
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium; .ci/run does)")
+async def test_the_watch_floor_page(watch_floor: WatchFloor) -> None:
+    live_api, page = watch_floor.api, watch_floor.page
     assert live_api.bus is not None
     now = datetime.now(UTC)
     await publish_fleet(live_api, now, 280)
-    key = await live_api.key("BAKAMLA", Role.WATCH)
     async with await live_api.client("BAKAMLA", Role.ADMIN) as admin:
         zone = {
             "type": "Polygon",
@@ -107,58 +95,47 @@ async def test_the_watch_floor_page(live_api: ApiServer) -> None:
 
         await eventually(fleet_stored, "the fleet in the store")
 
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page(viewport={"width": 1400, "height": 850})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            await page.goto(live_api.base_url + "/")
-            await page.fill("#key", key)
-            await page.click("#login-form button[type=submit]")
-            await page.wait_for_function("window.lookout.vesselCount === 280", timeout=20_000)
-            await page.wait_for_function("window.lookout.live === true", timeout=20_000)
+    await watch_floor.sign_in()
+    await page.wait_for_function("window.lookout.vesselCount === 280", timeout=20_000)
 
-            alert = Alert.open(
-                rule=AlertRule.GEOFENCE_ENTER,
-                severity=Severity.HIGH,
-                subject="525200003",
-                mmsis=[525_200_003],
-                title="VESSEL 3 entered Lombok Strait",
-                started_at=now - timedelta(minutes=2),
-                lat=-9.8,
-                lon=105.0,
-            )
-            await live_api.bus.publish_many(
-                [Outgoing(Topic.FUSION_ALERTS.value, str(alert.alert_id), alert)]
-            )
-            item = page.locator(f'#alerts li[data-alert-id="{alert.alert_id}"]')
-            await item.wait_for(timeout=20_000)
-            assert "Lombok Strait" in await item.inner_text()
+    alert = Alert.open(
+        rule=AlertRule.GEOFENCE_ENTER,
+        severity=Severity.HIGH,
+        subject="525200003",
+        mmsis=[525_200_003],
+        title="VESSEL 3 entered Lombok Strait",
+        started_at=now - timedelta(minutes=2),
+        lat=-9.8,
+        lon=105.0,
+    )
+    await live_api.bus.publish_many(
+        [Outgoing(Topic.FUSION_ALERTS.value, str(alert.alert_id), alert)]
+    )
+    item = page.locator(f'#alerts li[data-alert-id="{alert.alert_id}"]')
+    await item.wait_for(timeout=20_000)
+    assert "Lombok Strait" in await item.inner_text()
 
-            await page.select_option("#lang", "id")  # Bahasa Indonesia
-            await page.wait_for_function("document.documentElement.lang === 'id'")
-            assert await item.locator("button.ack").inner_text() == "Terima"
-            await item.locator("button.ack").click()
-            await page.wait_for_selector(
-                f'#alerts li[data-alert-id="{alert.alert_id}"][data-status="acknowledged"]',
-                timeout=20_000,
-            )
-            async with await connect(live_api.db_url) as owner:
-                cur = await owner.execute(
-                    "SELECT status, acknowledged_by FROM alerts WHERE alert_id = %s",
-                    (alert.alert_id,),
-                )
-                assert await cur.fetchone() == ("acknowledged", "BAKAMLA")
+    await page.select_option("#lang", "id")  # Bahasa Indonesia
+    await page.wait_for_function("document.documentElement.lang === 'id'")
+    assert await item.locator("button.ack").inner_text() == "Terima"
+    await item.locator("button.ack").click()
+    await page.wait_for_selector(
+        f'#alerts li[data-alert-id="{alert.alert_id}"][data-status="acknowledged"]',
+        timeout=20_000,
+    )
+    async with await connect(live_api.db_url) as owner:
+        cur = await owner.execute(
+            "SELECT status, acknowledged_by FROM alerts WHERE alert_id = %s",
+            (alert.alert_id,),
+        )
+        assert await cur.fetchone() == ("acknowledged", "BAKAMLA")
 
-            await item.click()  # the alert's vessel: identity and its last 24 h
-            await page.wait_for_selector("#vessel:not([hidden])", timeout=10_000)
-            assert "VESSEL 3" in await page.inner_text("#vessel")
-            await page.select_option("#lang", "en")
-            await page.wait_for_function("document.documentElement.lang === 'en'")
-            shot = await page.screenshot()
-            assert len(shot) > 10_000
-            save_screenshot(shot)
-            assert errors == [], errors
-        finally:
-            await browser.close()
+    await item.click()  # the alert's vessel: identity and its last 24 h
+    await page.wait_for_selector("#vessel:not([hidden])", timeout=10_000)
+    assert "VESSEL 3" in await page.inner_text("#vessel")
+    await page.select_option("#lang", "en")
+    await page.wait_for_function("document.documentElement.lang === 'en'")
+    shot = await page.screenshot()
+    assert len(shot) > 10_000
+    save_screenshot(shot)
+    assert watch_floor.errors == [], watch_floor.errors
