@@ -48,7 +48,7 @@ from tests.api.support import serve_api
 from tests.support.browser import chromium
 from tests.support.fleet import fill_fleet
 
-console = Console()
+console = Console(width=170)
 
 # One synthetic input event per animation frame, recording the gap since the last frame
 # and the page's draw time; the drag runs round a circle so the view stays on the region.
@@ -109,7 +109,8 @@ async def measure_page(
             "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
         )
         await cdp.send("HeapProfiler.collectGarbage")
-        metrics = {m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]}
+        answer = await cdp.send("Performance.getMetrics")
+        metrics = {m["name"]: m["value"] for m in answer["metrics"]}
         pan = await page.evaluate(_DRIVE, ["pan", pan_s])
         zoom = await page.evaluate(_DRIVE, ["zoom", zoom_s])
         if errors:
@@ -171,7 +172,8 @@ async def run(vessels: int, pan_s: float, zoom_s: float) -> None:
                 "draw p99 ms",
                 "first draw ms",
                 "JS heap MB",
-                title=f"watch-floor page, headless chromium, 1400x850 (pan {pan_s} s, zoom {zoom_s} s)",
+                title=f"watch-floor page, headless chromium, 1400x850, pan {pan_s} s, "
+                f"zoom {zoom_s} s",
             )
             try:
                 async with serve_api(url, bus=bus) as api, chromium() as browser:
