@@ -25,7 +25,7 @@ from bus.base import Bus, CommitError, Outgoing, Record, Subscription, TopicPart
 from bus.deadletter import dead_letter
 from bus.table_reader import TableReader
 from fusion.checkpoint import CheckpointStore
-from fusion.metrics import BATCH_SECONDS, CHECKPOINTS, RETRIES
+from fusion.metrics import BATCH_SECONDS, CHECKPOINTS, CONFIG_REFUSED, RETRIES
 from fusion.processor import Fusion, FusionTopics
 from fusion.settings import FusionSettings
 from fusion.tracks import ShardState, decode_state, encode_state
@@ -63,8 +63,15 @@ class FusionService:
         self._idle = False
         self._mid_batch = False
         self._batch_lock = asyncio.Lock()
+        self._owned: set[int] = set()
+        """Shards whose state this instance holds and may advance and checkpoint."""
+        self._rebalancing = False
+        """Between giving partitions up and being told the new assignment: records of
+        shards not owned then are another member's, though the consumer still lists them."""
         self.zone_reader = TableReader(bus, self.topics.geofences, Geofence)
         self.watchlist_reader = TableReader(bus, self.topics.watchlist, WatchlistEntry)
+        self._config_refused: dict[str, int] = {}
+        """Refusals of each config reader already counted in ``CONFIG_REFUSED``."""
 
     # --- partitions ---------------------------------------------------------------------
 
@@ -72,23 +79,45 @@ class FusionService:
         return {p for topic, p in tps if topic in self.topics.shard_topics()}
 
     async def _load(self, shards: set[int]) -> None:
-        for shard in sorted(shards - self.fusion.states.keys()):
+        """Take over the ``shards`` not owned yet, from their checkpoints."""
+        for shard in sorted(shards - self._owned):
             raw = await self._retrying(
                 "load checkpoint", self.checkpoints.load, self.settings.group, shard
             )
             state = decode_state(raw) if isinstance(raw, bytes) else ShardState(shard)
             self.fusion.states[shard] = state
+            await self._resume_at(state)
+            self._owned.add(shard)
             log.info(
                 "partition assigned", shard=shard, offsets=state.offsets, restored=raw is not None
             )
 
+    async def _resume_at(self, state: ShardState) -> None:
+        """Deliver the shard's partitions from the offsets its state reflects: the group's
+        committed offset lags the checkpoint when a commit failed after a save, and the
+        checkpoint, not the commit, says what the state holds."""
+        sub = self._subscription
+        if sub is None:
+            return
+        assigned = sub.assignment()
+        for topic, offset in sorted(state.offsets.items()):
+            tp = (topic, state.shard)
+            if tp in assigned:
+                await sub.seek(tp, offset)
+
     async def on_assigned(self, tps: frozenset[TopicPartition]) -> None:
-        await self._load(self._shards(tps))
+        # Under the batch lock: the consumer may already hand out records of these
+        # partitions while their checkpoints load, and a batch applied to a state that the
+        # load then replaces would be lost from it (seen as a missing or extra alert).
+        async with self._batch_lock:
+            self._rebalancing = False
+            await self._load(self._shards(tps))
 
     async def on_revoked(self, tps: frozenset[TopicPartition]) -> None:
         # Kafka may call this from its coordinator while a batch is being published: wait
         # for the batch, so no state is saved ahead of its alerts.
         async with self._batch_lock:
+            self._rebalancing = True
             await self._revoke(tps)
 
     async def _revoke(self, tps: frozenset[TopicPartition]) -> None:
@@ -102,8 +131,14 @@ class FusionService:
             )
         else:
             await self.checkpoint(shards)
+        # From here on these shards are another member's: aiokafka still reports them as
+        # assigned until the rebalance completes, so ownership is this instance's own
+        # record, not the consumer's assignment.
+        self._owned -= self._shards(tps)
         for shard in shards:
             self.fusion.states.pop(shard, None)
+        for tp in [tp for tp in self._pending if tp[1] in shards]:
+            del self._pending[tp]
         log.info("partitions revoked", shards=sorted(shards))
 
     # --- the loop -----------------------------------------------------------------------
@@ -120,6 +155,7 @@ class FusionService:
         )
         await self.zone_reader.start()
         await self.watchlist_reader.start()
+        self._count_config_refusals()
         self.fusion.set_zones(self.zone_reader.rows.values())
         self.fusion.set_watchlist(self.watchlist_reader.rows.values())
         subscription = self.bus.subscribe(
@@ -148,9 +184,15 @@ class FusionService:
             return
         async with self._batch_lock:
             # A partition revoked between the poll and now belongs to another member: its
-            # records are theirs to process (from our checkpoint).
-            owned = subscription.assignment()
-            records = [r for r in records if r.topic_partition in owned]
+            # records are theirs to process (from our checkpoint). One assigned whose
+            # on_assigned has not run yet is taken over here (its checkpoint loaded).
+            assigned = subscription.assignment()
+            records = [
+                r
+                for r in records
+                if r.topic_partition in assigned
+                and (r.partition in self._owned or not self._rebalancing)
+            ]
             if records:
                 await self._apply(records)
 
@@ -178,16 +220,32 @@ class FusionService:
         BATCH_SECONDS.observe(time.perf_counter() - started)
 
     async def _poll_config(self) -> None:
-        if await self.zone_reader.poll():
+        changed_zones = await self.zone_reader.poll()
+        changed_watchlist = await self.watchlist_reader.poll()
+        self._count_config_refusals()
+        if changed_zones:
             self.fusion.set_zones(self.zone_reader.rows.values())
             log.info("zones changed", active=len(self.fusion.zones.ids))
-        if await self.watchlist_reader.poll():
+        if changed_watchlist:
             self.fusion.set_watchlist(self.watchlist_reader.rows.values())
             log.info("watchlist changed", entries=len(self.fusion.watchlist.entries))
 
+    def _count_config_refusals(self) -> None:
+        """A zone or watchlist entry that does not validate is skipped by its table reader
+        (logged there with the reason) and the others still apply; counted here."""
+        for reader in (self.zone_reader, self.watchlist_reader):
+            counted = self._config_refused.get(reader.topic, 0)
+            if reader.skipped > counted:
+                CONFIG_REFUSED.labels(reader.topic).inc(reader.skipped - counted)
+                self._config_refused[reader.topic] = reader.skipped
+
     async def checkpoint(self, shards: set[int]) -> None:
         """Save these partitions' states, then commit the offsets they reflect."""
-        states = {s: encode_state(self.fusion.states[s]) for s in shards if s in self.fusion.states}
+        states = {
+            s: encode_state(self.fusion.states[s])
+            for s in shards
+            if s in self.fusion.states and s in self._owned
+        }
         if not states:
             return
         await self._retrying("save checkpoint", self.checkpoints.save, self.settings.group, states)
@@ -253,4 +311,6 @@ class FusionService:
             if not sub.alive:
                 return ComponentHealth(name="fusion", status="down", detail=sub.reason, facts=facts)
             facts["lag"] = sub.lag
+            # Every record fetched has been applied and its alerts published.
+            facts["caught_up"] = await self.drained()
         return ComponentHealth(name="fusion", status="ok", facts=facts)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bus.base import Bus, Outgoing, Record
+from bus.base import Bus, Outgoing, Record, Subscription
 from fusion.service import FusionService
 from fusion.settings import FusionSettings
 from ingest.pipeline import run_ingest
@@ -76,12 +76,12 @@ async def wait_drained(service: FusionService, timeout_s: float = 60.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def read_all(bus: Bus, topic: str, group: str) -> list[Record]:
-    """Every record of ``topic`` from the beginning (a fresh group)."""
-    sub = bus.subscribe([topic], group=group)
+async def read_all(bus: Bus, topic: str) -> list[Record]:
+    """Every record of ``topic`` from the beginning (read without a group: no join to wait
+    for, which on Tansu takes seconds)."""
+    sub = bus.table(topic)
     found: list[Record] = []
     async with sub:
-        await sub.wait_assigned()
         while True:
             batch = await sub.getmany(max_records=5000, timeout_s=0.3)
             found.extend(batch)
@@ -113,8 +113,8 @@ async def scenario_records(scenario: Scenario) -> list[Record]:
     await bus.ensure_topics([Topic.AIS_POSITIONS, Topic.AIS_STATIC])
     await feed(bus, scenario.lines, scenario.end)
     records = [
-        *await read_all(bus, Topic.AIS_POSITIONS, "copy"),
-        *await read_all(bus, Topic.AIS_STATIC, "copy"),
+        *await read_all(bus, Topic.AIS_POSITIONS),
+        *await read_all(bus, Topic.AIS_STATIC),
     ]
     # In the order they were received, as a feed would publish them (partitions of the
     # memory bus and of Kafka hash keys differently).
@@ -124,3 +124,49 @@ async def scenario_records(scenario: Scenario) -> list[Record]:
 def renamed(records: Sequence[Record], names: dict[str, str]) -> list[Outgoing]:
     """The same bytes and headers, keyed the same, onto renamed topics."""
     return [Outgoing(names[r.topic], r.key, None, headers=r.headers, raw=r.value) for r in records]
+
+
+class AlertWatch:
+    """Reads a topic from its beginning without a consumer group (no join to wait for),
+    keeping what came (``key``: only records with that key), until a condition holds."""
+
+    def __init__(self, bus: Bus, topic: str, *, key: str | None = None) -> None:
+        self.bus = bus
+        self.topic = topic
+        self.key = key
+        self.found: list[Record] = []
+        self._sub: Subscription | None = None
+
+    async def __aenter__(self) -> AlertWatch:
+        await self.bus.ensure_topics([self.topic])
+        self._sub = self.bus.table(self.topic)
+        await self._sub.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._sub is not None:
+            await self._sub.stop()
+
+    async def records(self) -> list[Record]:
+        assert self._sub is not None, "use AlertWatch in async with"
+        batch = await self._sub.getmany(max_records=5000, timeout_s=0.2)
+        self.found.extend(r for r in batch if self.key is None or r.key == self.key)
+        return self.found
+
+    async def alerts(self) -> list[Alert]:
+        return alerts_of(await self.records())
+
+    async def until_records(
+        self, condition: Callable[[list[Record]], bool], what: str, timeout_s: float = 30.0
+    ) -> list[Record]:
+        deadline = time.monotonic() + timeout_s
+        while not condition(await self.records()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        return self.found
+
+    async def until(
+        self, condition: Callable[[list[Alert]], bool], what: str, timeout_s: float = 30.0
+    ) -> list[Alert]:
+        await self.until_records(lambda found: condition(alerts_of(found)), what, timeout_s)
+        return alerts_of(self.found)

@@ -45,7 +45,7 @@ async def run_scenario(scenario, settings=None):  # type: ignore[no-untyped-def]
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    return await read_all(bus, Topic.FUSION_ALERTS, "reader")
+    return await read_all(bus, Topic.FUSION_ALERTS)
 
 
 async def test_each_behaviour_raises_its_alert_and_nothing_else(scenario) -> None:  # type: ignore[no-untyped-def]
