@@ -29,7 +29,9 @@ const MAX_LABELS = 300;
 // Hit-testing grid: cells of this many degrees (about 28 km; tens of vessels each at most).
 const CELL_DEG = 0.25;
 const CLICK_RADIUS_PX = 10;
-const REFRESH_MS = 10000;
+// The COP is fetched again every 10 s, or every refresh_s seconds given in the page's
+// address (/?refresh_s=30 on a slow link).
+const REFRESH_MS = 1000 * (Number(new URLSearchParams(location.search).get("refresh_s")) || 10);
 
 const state = {
   lang: localStorage.getItem("lookout.lang") || "en",
@@ -46,6 +48,7 @@ const state = {
   vesselCount: 0,
   lastDrawMs: 0,
   onScreen: 0, // vessels in the last frame
+  copError: null, // why the last COP refresh failed, shown until one succeeds
   live: false,
   // Safety of life: distress alerts are pinned on top; a new one sounds when sound is on.
   sound: localStorage.getItem("lookout.sound") === "on",
@@ -70,13 +73,17 @@ function ask(kind, url) {
     worker.postMessage({ id: asked, kind, url });
   });
 }
+worker.onerror = (event) => { // the worker itself failed: every question waiting fails
+  for (const asker of waiting.values()) asker.reject(new Error(event.message || "worker failed"));
+  waiting.clear();
+};
 worker.onmessage = (event) => {
   const answer = event.data;
   const asker = waiting.get(answer.id);
   waiting.delete(answer.id);
   if (answer.status === 200) { asker.resolve(answer); return; }
   if (answer.status === 401) showLogin();
-  asker.reject(new Error(answer.error || `${answer.status}`));
+  asker.reject(new Error(answer.error || `HTTP ${answer.status}`));
 };
 
 function t(key, values) {
@@ -198,39 +205,49 @@ function draw() {
   state.lastDrawMs = performance.now() - started;
 }
 
-// --- Vessel sprites: a shape's pixels (offset and coverage) rendered once with the canvas's
-// own antialiasing, then stamped into the vessel layer's pixel buffer.
-const SQUARE = -1, DOT = NO_HEADING;
-const sprites = new Map();
-function sprite(size, shape) {
-  const key = size * 1000 + shape;
-  if (sprites.has(key)) return sprites.get(key);
-  const r = Math.ceil(size * 1.4) + 1, d = 2 * r + 1;
+// --- Vessel sprites: a shape's pixels (offset and coverage) rendered once per size with the
+// canvas's own antialiasing, all shapes of a size side by side on one canvas read back once,
+// then stamped into the vessel layer's pixel buffer. Shapes 0 .. HEADING_STEPS - 1 are
+// triangles along a heading; then a dot (no heading) and a square (zoomed out).
+const DOT = HEADING_STEPS, SQUARE = HEADING_STEPS + 1;
+const spriteSets = new Map();
+function spritesOf(size) {
+  if (spriteSets.has(size)) return spriteSets.get(size);
+  const r = Math.ceil(size * 1.4) + 1, d = 2 * r + 1, shapes = SQUARE + 1;
   const g = document.createElement("canvas").getContext("2d", { willReadFrequently: true });
-  g.canvas.width = g.canvas.height = d;
+  g.canvas.width = d * shapes;
+  g.canvas.height = d;
   g.fillStyle = "#fff";
-  g.beginPath();
-  const x = r + 0.5, y = r + 0.5; // the centre of the vessel's own pixel
-  if (shape === SQUARE) g.rect(r - 1, r - 1, 3, 3);
-  else if (shape === DOT) g.arc(x, y, size / 2, 0, 2 * Math.PI);
-  else {
-    const a = (shape * 2 * Math.PI) / HEADING_STEPS; // clockwise from north
-    const sn = Math.sin(a), cs = Math.cos(a);
-    g.moveTo(x + sn * size * 1.4, y - cs * size * 1.4);
-    g.lineTo(x + (-sn * size - cs * size * 0.7) * 0.7, y + (cs * size - sn * size * 0.7) * 0.7);
-    g.lineTo(x + (-sn * size + cs * size * 0.7) * 0.7, y + (cs * size + sn * size * 0.7) * 0.7);
-    g.closePath();
+  for (let shape = 0; shape < shapes; shape++) {
+    const x = shape * d + r + 0.5, y = r + 0.5; // the centre of the vessel's own pixel
+    g.beginPath();
+    if (shape === SQUARE) g.rect(x - 1.5, y - 1.5, 3, 3);
+    else if (shape === DOT) g.arc(x, y, size / 2, 0, 2 * Math.PI);
+    else {
+      const a = (shape * 2 * Math.PI) / HEADING_STEPS; // clockwise from north
+      const sn = Math.sin(a), cs = Math.cos(a);
+      g.moveTo(x + sn * size * 1.4, y - cs * size * 1.4);
+      g.lineTo(x + (-sn * size - cs * size * 0.7) * 0.7, y + (cs * size - sn * size * 0.7) * 0.7);
+      g.lineTo(x + (-sn * size + cs * size * 0.7) * 0.7, y + (cs * size + sn * size * 0.7) * 0.7);
+      g.closePath();
+    }
+    g.fill();
   }
-  g.fill();
-  const alpha = g.getImageData(0, 0, d, d).data;
-  const dx = [], dy = [], cover = [];
-  for (let p = 0; p < d * d; p++) {
-    if (!alpha[4 * p + 3]) continue;
-    dx.push((p % d) - r); dy.push(Math.floor(p / d) - r); cover.push(alpha[4 * p + 3]);
+  const alpha = g.getImageData(0, 0, d * shapes, d).data;
+  const set = [];
+  for (let shape = 0; shape < shapes; shape++) {
+    const dx = [], dy = [], cover = [];
+    for (let row = 0; row < d; row++) {
+      for (let col = 0; col < d; col++) {
+        const c = alpha[4 * (row * d * shapes + shape * d + col) + 3];
+        if (c) { dx.push(col - r); dy.push(row - r); cover.push(c); }
+      }
+    }
+    set.push({ dx, dy, cover: Uint32Array.from(cover, (c) => c << 24), offsets: null, stride: 0 });
   }
-  const made = { r, dx, dy, cover: Uint32Array.from(cover, (c) => c << 24), offsets: null, stride: 0 };
-  sprites.set(key, made);
-  return made;
+  set.r = r;
+  spriteSets.set(size, set);
+  return set;
 }
 
 // The vessel layer: a pixel buffer with a margin a sprite never overruns, on its own canvas.
@@ -261,16 +278,14 @@ function drawFleet({ a, s, bx, by }, W, H) {
   const size = Math.round(Math.max(3, Math.min(8, s / 6)));
   const { pixels, width } = layerFor(W, H);
   pixels.fill(0);
-  const shapes = [];
-  for (let h = 0; h < HEADING_STEPS; h++) shapes.push(sprite(size, h));
-  const dot = sprite(size, DOT), square = sprite(size, SQUARE);
-  for (const sp of [...shapes, dot, square]) {
+  const shapes = spritesOf(size);
+  for (const sp of shapes) {
     if (sp.stride === width) continue;
     sp.offsets = Int32Array.from(sp.dx, (dx, k) => sp.dy[k] * width + dx);
     sp.stride = width;
   }
   const { lon, lat, heading, sx, sy, starts } = f;
-  const reach = dot.r > shapes[0].r ? dot.r : shapes[0].r;
+  const reach = shapes.r, square = shapes[SQUARE];
   let onScreen = 0;
   for (let c = 0; c < TYPE_COLOURS.length; c++) {
     const rgb = CATEGORY_RGB[c];
@@ -278,7 +293,7 @@ function drawFleet({ a, s, bx, by }, W, H) {
       const x = lon[i] * a + bx, y = by - lat[i] * s;
       if (x < -reach || y < -reach || x >= W + reach || y >= H + reach) { sx[i] = NaN; continue; }
       sx[i] = x; sy[i] = y; onScreen++;
-      const sp = !headings ? square : heading[i] === NO_HEADING ? dot : shapes[heading[i]];
+      const sp = !headings ? square : heading[i] === NO_HEADING ? shapes[DOT] : shapes[heading[i]];
       const base = ((y | 0) + MARGIN) * width + (x | 0) + MARGIN;
       const { offsets, cover } = sp;
       for (let k = 0; k < offsets.length; k++) {
@@ -354,11 +369,22 @@ function category(shipType) {
 }
 
 // The worker fetched and parsed the COP; here it is only swapped in, with a new grid.
+// A refresh that fails leaves the last picture up, marked as not updated with the reason,
+// until one succeeds: an officer must not take a stale picture for a live one.
 async function refreshVessels() {
-  const fleet = await ask("cop", "/v1/cop/vessels");
+  let fleet;
+  try {
+    fleet = await ask("cop", "/v1/cop/vessels");
+  } catch (error) {
+    state.copError = String(error.message || error);
+    renderCount();
+    throw error;
+  }
+  state.copError = null;
   fleet.sx = new Float32Array(fleet.n).fill(NaN);
   fleet.sy = new Float32Array(fleet.n);
   fleet.grid = grid(fleet);
+  if (!state.fleet.n) state.onScreen = fleet.n; // the first picture: no headings for a crowd
   state.fleet = fleet;
   state.vesselCount = fleet.n;
   renderCount();
@@ -402,7 +428,9 @@ async function refreshZones() {
 }
 
 function renderCount() {
-  $("count").textContent = `${state.vesselCount} ${t("vessels")}`;
+  const stale = state.copError ? ` · ${t("vessels.stale", { reason: state.copError })}` : "";
+  $("count").textContent = `${state.vesselCount} ${t("vessels")}${stale}`;
+  $("count").className = state.copError ? "stale" : "";
 }
 
 function renderLegend() {
@@ -675,6 +703,8 @@ window.addEventListener("resize", resize);
   // The coarse basemap first; the fine one fetched and parsed in the background (the worker)
   // so that the first zoom past FINE_LAND_SCALE finds it ready.
   loadLand("coarse").then(() => loadLand("fine"));
+  // Every sprite size drawn ahead, while idle, so no zoom waits for one.
+  requestIdleCallback(() => { for (let size = 3; size <= 8; size++) spritesOf(size); });
   const me = await fetch("/v1/me", { credentials: "same-origin" });
   if (me.ok) start(await me.json()); else showLogin();
 })();

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -59,6 +62,10 @@ async def live_api(db_url: str, store_settings: StoreSettings) -> AsyncIterator[
         await bus.stop()
 
 
+ARTIFACTS = Path(os.environ.get("LOOKOUT_TEST_ARTIFACTS", "test-artifacts"))
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
 @dataclass
 class WatchFloor:
     """The watch-floor page open in headless chromium against ``live_api``; ``errors``
@@ -72,6 +79,20 @@ class WatchFloor:
         await self.page.fill("#key", await self.api.key(agency, role))
         await self.page.click("#login-form button[type=submit]")
         await self.page.wait_for_function("window.lookout.live === true", timeout=20_000)
+
+    async def screenshot(self, name: str) -> bytes:
+        """The page as a test artifact; with LOOKOUT_UPDATE_SCREENSHOT=1 also the README's
+        picture of that name in docs/."""
+        png = await self.page.screenshot()
+        save_artifact(name, png)
+        return png
+
+
+def save_artifact(name: str, png: bytes) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / name).write_bytes(png)
+    if os.environ.get("LOOKOUT_UPDATE_SCREENSHOT"):
+        shutil.copy(ARTIFACTS / name, DOCS / name)
 
 
 @pytest.fixture

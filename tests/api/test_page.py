@@ -4,10 +4,7 @@ the test, and acknowledging it from the list changes the alert in the database."
 
 from __future__ import annotations
 
-import os
-import shutil
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -21,9 +18,6 @@ from tests.api.support import ApiServer, eventually
 from tests.store.factories import position, static
 
 pytestmark = pytest.mark.postgres
-
-ARTIFACTS = Path(os.environ.get("LOOKOUT_TEST_ARTIFACTS", "test-artifacts"))
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 async def publish_fleet(api: ApiServer, now: datetime, count: int) -> None:
@@ -62,14 +56,6 @@ async def publish_fleet(api: ApiServer, now: datetime, count: int) -> None:
             )
         )
     await api.bus.publish_many(messages)
-
-
-def save_screenshot(png: bytes) -> None:
-    """A test artifact; with LOOKOUT_UPDATE_SCREENSHOT=1 also the README's picture."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "watch-floor.png").write_bytes(png)
-    if os.environ.get("LOOKOUT_UPDATE_SCREENSHOT"):
-        shutil.copy(ARTIFACTS / "watch-floor.png", DOCS / "watch-floor.png")
 
 
 async def test_the_watch_floor_page(watch_floor: WatchFloor) -> None:
@@ -135,7 +121,6 @@ async def test_the_watch_floor_page(watch_floor: WatchFloor) -> None:
     assert "VESSEL 3" in await page.inner_text("#vessel")
     await page.select_option("#lang", "en")
     await page.wait_for_function("document.documentElement.lang === 'en'")
-    shot = await page.screenshot()
+    shot = await watch_floor.screenshot("watch-floor.png")
     assert len(shot) > 10_000
-    save_screenshot(shot)
     assert watch_floor.errors == [], watch_floor.errors

@@ -30,6 +30,7 @@ async def test_ten_thousand_vessels_pan_zoom_and_a_click_opens_that_vessels_card
         await fill_fleet(owner, FLEET, datetime.now(UTC))
     await watch_floor.sign_in()
     await page.wait_for_function(f"window.lookout.vesselCount === {FLEET}", timeout=20_000)
+    await watch_floor.screenshot("watch-floor-10000.png")
 
     box = await page.locator("#map").bounding_box()
     assert box is not None
@@ -53,4 +54,29 @@ async def test_ten_thousand_vessels_pan_zoom_and_a_click_opens_that_vessels_card
     await card.wait_for(timeout=10_000)
     facts = await card.locator("dd").all_inner_texts()
     assert str(FIRST_MMSI + target) in facts and f"VESSEL {target}" in facts, facts
+    await watch_floor.screenshot("watch-floor-10000-zoomed.png")
+    assert watch_floor.errors == [], watch_floor.errors
+
+
+async def test_the_picture_follows_the_store_and_says_when_it_could_not_be_updated(
+    watch_floor: WatchFloor,
+) -> None:
+    page, api = watch_floor.page, watch_floor.api
+    async with await connect(api.db_url) as owner:
+        await fill_fleet(owner, 100, datetime.now(UTC))
+        await page.goto(api.base_url + "/?refresh_s=1")  # the COP every second
+        await watch_floor.sign_in()
+        await page.wait_for_function("window.lookout.vesselCount === 100", timeout=20_000)
+
+        await owner.execute("DELETE FROM vessels WHERE mmsi >= %s", (FIRST_MMSI + 90,))
+        await page.wait_for_function("window.lookout.vesselCount === 90", timeout=20_000)
+
+        await owner.execute("ALTER TABLE vessels RENAME TO vessels_away")  # the COP fails
+        stale = page.locator("#count.stale")
+        await stale.wait_for(timeout=20_000)
+        assert "not updated: HTTP 5" in await stale.inner_text()
+        assert await page.evaluate("window.lookout.vesselCount") == 90  # the last picture
+
+        await owner.execute("ALTER TABLE vessels_away RENAME TO vessels")
+        await page.locator("#count:not(.stale)").wait_for(timeout=20_000)
     assert watch_floor.errors == [], watch_floor.errors
