@@ -263,9 +263,13 @@ async def test_a_deadlock_is_retried_on_the_same_connection_not_taken_for_a_lost
             # Holding the first vessel's row, the sink waits for the second: take the first.
             await other.execute("SELECT 1 FROM vessels WHERE mmsi = %s FOR UPDATE", (first,))
         counts = await asyncio.wait_for(write, 30)
+        other_pid = other.info.backend_pid
+    # The other side's server process may still be leaving when its client has closed
+    # (seen under load): only the sink's connections count.
     cur = await conn.execute(
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-        "AND pid <> pg_backend_pid()"
+        "AND pid <> pg_backend_pid() AND pid <> %s",
+        (other_pid,),
     )
     still_connected = [int(pid) for (pid,) in await cur.fetchall()]
     await sink.close()
