@@ -69,7 +69,12 @@ class StoreSettings(BaseSettings):
         description="The share rule applies to batches of at least this many records (one "
         "bad record in a quiet second is not most of the stream).",
     )
-    sink_poll_timeout_s: float = Field(default=0.5, gt=0)
+    sink_poll_timeout_s: float = Field(
+        default=0.5,
+        gt=0,
+        description="Longest wait for records in one poll of the topics, seconds (while a "
+        "batch is being written, the next is read only if the bus already holds it).",
+    )
     sink_retry_initial_s: float = Field(
         default=0.2, gt=0, description="First wait after a failed batch write."
     )
