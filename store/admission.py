@@ -38,7 +38,13 @@ async def admit(
         retention_days=settings.retention_days,
         max_new_partitions=settings.sink_max_new_partitions,
     )
-    batch.refuse_positions(lambda row: bounds.refusal(row[0]))
+    # A refusal depends on the time alone and only past either end of a window, so a
+    # batch whose earliest and latest times both pass has nothing to refuse: one check
+    # per batch instead of one per record (issue 13).
+    if batch.positions:
+        times = [row[0] for row in batch.positions]
+        if bounds.refusal(min(times)) or bounds.refusal(max(times)):
+            batch.refuse_positions(lambda row: bounds.refusal(row[0]))
     batch.refuse_alerts(lambda alert: bounds.refusal(alert.started_at))
     if keeper.backend is not TimeSeriesBackend.NATIVE:
         return  # TimescaleDB makes its chunks itself; the time bounds above still hold

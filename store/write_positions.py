@@ -7,7 +7,7 @@ without building millions of pydantic objects.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -74,23 +74,41 @@ ON CONFLICT (mmsi, time, lat, lon) DO NOTHING
 # date. A vessel frozen that way before this rule is freed by its next sane report.
 # (time, lat, lon) orders reports totally, so which report is "latest" never depends on
 # how the input was cut into batches (a restarted sink must end exactly where one run ends).
-_UPSERT_LATEST = b"""
-INSERT INTO vessels AS v (mmsi, time, lat, lon, speed_kn, course_deg, heading_deg,
-                          nav_status, msg_type, mmsi_valid, mmsi_kind, flag_country)
+_LATEST_OF_BATCH = """
 SELECT DISTINCT ON (mmsi) mmsi, time, lat, lon, speed_kn, course_deg, heading_deg,
        nav_status, msg_type, mmsi_valid, mmsi_kind, flag_country
 FROM positions_stage
 WHERE time <= now() + make_interval(secs => %(max_ahead_s)s)
 ORDER BY mmsi, time DESC, lat DESC, lon DESC
-ON CONFLICT (mmsi) DO UPDATE SET
-    time = excluded.time, lat = excluded.lat, lon = excluded.lon,
-    speed_kn = excluded.speed_kn, course_deg = excluded.course_deg,
-    heading_deg = excluded.heading_deg, nav_status = excluded.nav_status,
-    msg_type = excluded.msg_type, mmsi_valid = excluded.mmsi_valid,
-    mmsi_kind = excluded.mmsi_kind, flag_country = excluded.flag_country
-WHERE v.time IS NULL OR v.time > now() + make_interval(secs => %(max_ahead_s)s)
-   OR (excluded.time, excluded.lat, excluded.lon) > (v.time, v.lat, v.lon)
 """
+_NEWER = """(v.time IS NULL OR v.time > now() + make_interval(secs => %(max_ahead_s)s)
+   OR ({new}.time, {new}.lat, {new}.lon) > (v.time, v.lat, v.lon))"""
+_SET_LATEST = """time = {new}.time, lat = {new}.lat, lon = {new}.lon, speed_kn = {new}.speed_kn,
+    course_deg = {new}.course_deg, heading_deg = {new}.heading_deg,
+    nav_status = {new}.nav_status, msg_type = {new}.msg_type, mmsi_valid = {new}.mmsi_valid,
+    mmsi_kind = {new}.mmsi_kind, flag_country = {new}.flag_country"""
+# Known vessels are moved by an UPDATE joined to the batch's latest reports, and only new
+# ones inserted: about a quarter less server CPU per position than one INSERT … ON
+# CONFLICT DO UPDATE for all (measured in bench/store, 5,000 vessels a batch). The insert
+# keeps ON CONFLICT with the same rule, for a vessel another sink inserts meanwhile.
+MOVE_LATEST = f"""
+WITH latest AS ({_LATEST_OF_BATCH}),
+moved AS (
+    UPDATE vessels AS v SET {_SET_LATEST.format(new="l")}
+    FROM latest AS l
+    WHERE v.mmsi = l.mmsi AND {_NEWER.format(new="l")}
+    RETURNING 1
+),
+added AS (
+    INSERT INTO vessels AS v (mmsi, time, lat, lon, speed_kn, course_deg, heading_deg,
+                              nav_status, msg_type, mmsi_valid, mmsi_kind, flag_country)
+    SELECT * FROM latest AS l WHERE NOT EXISTS (SELECT FROM vessels WHERE mmsi = l.mmsi)
+    ON CONFLICT (mmsi) DO UPDATE SET {_SET_LATEST.format(new="excluded")}
+    WHERE {_NEWER.format(new="excluded")}
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM moved) + (SELECT count(*) FROM added)
+""".encode()
 
 
 def position_row(report: PositionReport) -> PositionRow | None:
@@ -119,8 +137,16 @@ def position_row(report: PositionReport) -> PositionRow | None:
     )
 
 
-def position_days(rows: Iterable[PositionRow]) -> set[date]:
-    return {day_of(row[0]) for row in rows}
+def position_days(rows: Sequence[PositionRow]) -> set[date]:
+    """The UTC days of the rows' times; a batch within one day (nearly every batch of a
+    live feed) is found from its earliest and latest time alone."""
+    if not rows:
+        return set()
+    times = [row[0] for row in rows]
+    first, last = day_of(min(times)), day_of(max(times))
+    if first == last:
+        return {first}
+    return {day_of(instant) for instant in times}
 
 
 async def prepare_stage(conn: Conn) -> None:
@@ -152,11 +178,13 @@ async def write_positions(
         inserted = max(cur.rowcount, 0)
         moved = 0
         if latest:
-            await cur.execute(_UPSERT_LATEST, {"max_ahead_s": float(max_clock_ahead_s)})
-            moved = max(cur.rowcount, 0)
+            await cur.execute(MOVE_LATEST, {"max_ahead_s": float(max_clock_ahead_s)})
+            moved = int((await cur.fetchone() or (0,))[0])
         # ON COMMIT DELETE ROWS empties the stage at commit; a second write in the same
-        # transaction must not see this batch again.
-        await cur.execute(b"TRUNCATE positions_stage")
+        # transaction must not see this batch again. DELETE, not TRUNCATE: a temporary
+        # table's rows are not WAL-logged, while TRUNCATE gives the table a new file and
+        # catalog row every batch (about 0.5 us of server CPU per position, bench/store).
+        await cur.execute(b"DELETE FROM positions_stage")
     return inserted, moved
 
 

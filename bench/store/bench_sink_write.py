@@ -58,7 +58,8 @@ from store.embedded import EmbeddedPostgres  # noqa: E402
 from store.migrate import migrate  # noqa: E402
 from store.settings import StoreSettings  # noqa: E402
 from store.sink import StoreSink  # noqa: E402
-from store.write_positions import (  # noqa: E402  # noqa: E402
+from store.write_positions import (  # noqa: E402
+    MOVE_LATEST,
     POSITION_COLUMNS,
     STAGE_COLUMNS,
     STAGE_TYPES,
@@ -77,24 +78,9 @@ BARE_INSERT = (
     f"INSERT INTO positions ({_COLS}) SELECT {_COLS} FROM bare_stage "
     "ON CONFLICT (mmsi, time, lat, lon) DO NOTHING"
 )
-# The statement of store/write_positions.py, written out again: a baseline is not the
-# code under measurement.
-BARE_LATEST = """
-INSERT INTO vessels AS v (mmsi, time, lat, lon, speed_kn, course_deg, heading_deg,
-                          nav_status, msg_type, mmsi_valid, mmsi_kind, flag_country)
-SELECT DISTINCT ON (mmsi) mmsi, time, lat, lon, speed_kn, course_deg, heading_deg,
-       nav_status, msg_type, mmsi_valid, mmsi_kind, flag_country
-FROM bare_stage WHERE time <= now() + interval '300 seconds'
-ORDER BY mmsi, time DESC, lat DESC, lon DESC
-ON CONFLICT (mmsi) DO UPDATE SET
-    time = excluded.time, lat = excluded.lat, lon = excluded.lon,
-    speed_kn = excluded.speed_kn, course_deg = excluded.course_deg,
-    heading_deg = excluded.heading_deg, nav_status = excluded.nav_status,
-    msg_type = excluded.msg_type, mmsi_valid = excluded.mmsi_valid,
-    mmsi_kind = excluded.mmsi_kind, flag_country = excluded.flag_country
-WHERE v.time IS NULL OR v.time > now() + interval '300 seconds'
-   OR (excluded.time, excluded.lat, excluded.lon) > (v.time, v.lat, v.lon)
-"""
+# The sink's own statement for the vessels' latest state, run against the bare stage: the
+# same server work with none of the sink's client work.
+BARE_LATEST = MOVE_LATEST.replace(b"positions_stage", b"bare_stage")
 
 
 class ServerClock:
@@ -183,7 +169,16 @@ def sink_row(row: PositionRow) -> PositionRow:
     """The row as the sink stages it (what the record above decodes to), dated in whole
     seconds as an NMEA 4.0 tag block (``c:``) dates a report."""
     info = classify_mmsi(row[1])
-    return (row[0].replace(microsecond=0), *row[1:14], info.valid, info.kind.value, info.country)
+    course = row[6] % 360.0  # 359.96 rounds to 360.0, which AIS keeps for "not available"
+    return (
+        row[0].replace(microsecond=0),
+        *row[1:6],
+        course,
+        *row[7:14],
+        info.valid,
+        info.kind.value,
+        info.country,
+    )
 
 
 async def bare(
@@ -200,7 +195,7 @@ async def bare(
             if n:
                 rows += cur.rowcount
             if latest:
-                await cur.execute(BARE_LATEST.encode())
+                await cur.execute(BARE_LATEST, {"max_ahead_s": 300.0})
         if n == 0:
             side.start()
     side.stop(rows)
