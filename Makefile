@@ -26,7 +26,7 @@ up: $(VENV)/.runtime
 	$(VENV)/bin/lookout up
 
 test: $(VENV)/.test-extra
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=20
 
 lint: $(VENV)/.test-extra
 	$(VENV)/bin/ruff check .
