@@ -35,14 +35,14 @@ from typing import Self, TypeVar
 
 from schemas.envelope import (
     CloudEventAttributes,
-    Event,
+    Payload,
     decode_value,
     encode_value,
     event_type_of,
     headers_for,
 )
 
-E = TypeVar("E", bound=Event)
+E = TypeVar("E", bound=Payload)
 
 TopicPartition = tuple[str, int]
 """(topic, partition)"""
@@ -101,7 +101,7 @@ class Outgoing:
 
     topic: str
     key: str | None
-    payload: Event | None
+    payload: Payload | None
     event_id: str | None = None
     subject: str | None = None
     headers: tuple[tuple[str, bytes], ...] = ()
@@ -278,7 +278,7 @@ class Bus(_StartStop):
         """Send all, then wait for all acknowledgements. Raises ``PublishError``."""
 
     async def publish(
-        self, topic: str, key: str | None, payload: Event | None, *, event_id: str | None = None
+        self, topic: str, key: str | None, payload: Payload | None, *, event_id: str | None = None
     ) -> None:
         """Publish one message (``publish_many`` is the batch path)."""
         await self.publish_many([Outgoing(topic, key, payload, event_id=event_id)])

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from msgspec import ValidationError
 from pyais.exceptions import AISBaseException, UnknownMessageException
 from pyais.messages import AISSentence, NMEASentenceFactory
-from pydantic import ValidationError
 
 from ingest.assembler import FragmentAssembler, FragmentKey, Incomplete
 from ingest.errors import SentenceRejected
@@ -312,15 +312,17 @@ class AisDecoder:
             detail += f" (raw cut to its first {cap} bytes)"
             raw = [r[:cap] for r in raw]
         station, recorded_at = _tags(raw)
-        record = RejectRecord(
-            source=self.source,
-            reason=reason,
-            detail=detail,
-            raw=[r.decode("ascii", "backslashreplace") for r in raw],
-            received_at=received_at,
-            msg_type=msg_type,
-            station=station,
-            recorded_at=recorded_at,
+        record = RejectRecord.validated(
+            {
+                "source": self.source,
+                "reason": reason,
+                "detail": detail,
+                "raw": [r.decode("ascii", "backslashreplace") for r in raw],
+                "received_at": received_at,
+                "msg_type": msg_type,
+                "station": station,
+                "recorded_at": recorded_at,
+            }
         )
         self._put(out, record, raw, recorded_at or received_at)
 
@@ -360,7 +362,5 @@ def _describe(exc: BaseException) -> str:
 
 
 def _describe_validation(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']} (got {err.get('input')!r})"
-        for err in exc.errors()
-    )
+    """msgspec names the field and what is wrong: "Expected `float` <= 90.0 - at `$.lat`"."""
+    return _describe(exc)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Final
 
+import msgspec
+
 from schemas.ais import StaticReport
 
 PART_A_FIELDS: Final = ("name",)
@@ -57,4 +59,4 @@ class Type24Identities:
         if not known:
             return report
         update = {name: known[name] for name in other if known.get(name) is not None}
-        return report.model_copy(update=update) if update else report
+        return msgspec.structs.replace(report, **update) if update else report

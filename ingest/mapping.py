@@ -1,27 +1,25 @@
 """From a pyais message to our wire models: units, sentinels and per-type field meanings.
 
-pyais already scales values (degrees, knots, tenths); ``schemas.units`` turns the AIS
-"not available" sentinels into ``None``. What is left here is what differs per type.
+pyais already scales values (degrees, knots, tenths). The AIS "not available" sentinels
+(latitude 91, longitude 181, speed 102.3, course 360, heading 511; per type others) become
+``None`` here, where their meaning is known: the schema's ranges refuse them. Each event
+is then validated once, by its schema (``WireEvent.validated``).
 """
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime
-from typing import Any, Final
+from datetime import datetime
+from typing import Any
 
 from pyais.constants import TurnRate
 
-from schemas.ais import POSITION_MESSAGE_TYPES, PositionReport, StaticReport
+from schemas.ais import PositionReport, StaticReport
 from schemas.units import (
-    AIRCRAFT_SPEED_MAX_KN,
     AIS_COURSE_NOT_AVAILABLE_DEG,
     AIS_HEADING_NOT_AVAILABLE_DEG,
     AIS_LAT_NOT_AVAILABLE,
     AIS_LON_NOT_AVAILABLE,
     AIS_SPEED_NOT_AVAILABLE_KN,
-    EVENT_TIME_END,
-    EVENT_TIME_MIN,
 )
 from schemas.vessel import MmsiInfo
 
@@ -80,18 +78,12 @@ def position_report(
     mmsi_info: MmsiInfo,
     bits: Any = None,
 ) -> PositionReport:
-    """A PositionReport of a type 1, 2, 3, 4, 9, 18, 19, 21 or 27 message. ``bits`` is
-    the sentence's bit vector (pyais ``AISSentence.bv``), for fields read raw."""
-    return build_position(
+    """A PositionReport of a type 1, 2, 3, 4, 9, 18, 19, 21 or 27 message, validated once
+    against the schema (``msgspec.ValidationError`` names what is wrong). ``bits`` is the
+    sentence's bit vector (pyais ``AISSentence.bv``), for fields read raw."""
+    return _validated_position(
         position_fields(msg, msg_type, event_time, source, station, mmsi_info, bits)
     )
-
-
-def build_position(fields: dict[str, Any]) -> PositionReport:
-    """``PositionReport(**fields)``: through ``checked_position`` when every value passes
-    the schema's checks there, else through pydantic (which converts or explains)."""
-    report = checked_position(fields)
-    return PositionReport(**fields) if report is None else report
 
 
 def position_fields(
@@ -106,12 +98,13 @@ def position_fields(
     """The PositionReport fields of a pyais message, before validation. An optional
     field whose value is outside its range (a heading of 480) is set to None and the repair
     noted in ``repairs``: the position itself is still worth publishing."""
+    lat, lon = msg.lat, msg.lon
     fields: dict[str, Any] = {
         "mmsi": msg.mmsi,
         "msg_type": msg_type,
         "event_time": event_time,
-        "lat": msg.lat,
-        "lon": msg.lon,
+        "lat": None if lat == AIS_LAT_NOT_AVAILABLE else lat,
+        "lon": None if lon == AIS_LON_NOT_AVAILABLE else lon,
         "position_accuracy_high": bool(msg.accuracy) if msg.accuracy is not None else None,
         "station": station,
         "source": source,
@@ -120,7 +113,7 @@ def position_fields(
     repairs: list[str] = []
     if msg_type in (1, 2, 3):
         fields.update(
-            speed_kn=msg.speed,
+            speed_kn=_speed(msg.speed),
             course_deg=_course(msg.course, repairs),
             heading_deg=_heading(msg.heading, repairs),
             nav_status=int(msg.status),
@@ -128,7 +121,7 @@ def position_fields(
         )
     elif msg_type in (18, 19):
         fields.update(
-            speed_kn=msg.speed,
+            speed_kn=_speed(msg.speed),
             course_deg=_course(msg.course, repairs),
             heading_deg=_heading(msg.heading, repairs),
         )
@@ -161,174 +154,30 @@ def _repair(field: str, value: object, valid: str) -> str:
     return f"{field}: {value} is out of range ({valid}); published as None"
 
 
+def _speed(speed: float) -> float | None:
+    # Tenths of a knot: 102.3 (1023) is "not available", 102.2 means 102.2 or more.
+    return None if speed == AIS_SPEED_NOT_AVAILABLE_KN else speed
+
+
 def _heading(heading: int, repairs: list[str]) -> int | None:
-    if heading == AIS_HEADING_NOT_AVAILABLE_DEG or 0 <= heading <= _HEADING_MAX_DEG:
+    if 0 <= heading <= _HEADING_MAX_DEG:
         return heading
-    repairs.append(_repair("heading_deg", heading, "0-359, 511 not available"))
+    if heading != AIS_HEADING_NOT_AVAILABLE_DEG:
+        repairs.append(_repair("heading_deg", heading, "0-359, 511 not available"))
     return None
 
 
 def _course(course: float, repairs: list[str]) -> float | None:
     # Course is in tenths of a degree: 0-359.9, 360.0 (3600) is "not available".
-    if 0.0 <= course <= AIS_COURSE_NOT_AVAILABLE_DEG:
+    if 0.0 <= course < AIS_COURSE_NOT_AVAILABLE_DEG:
         return course
-    repairs.append(_repair("course_deg", course, "0-359.9, 360 not available"))
+    if course != AIS_COURSE_NOT_AVAILABLE_DEG:
+        repairs.append(_repair("course_deg", course, "0-359.9, 360 not available"))
     return None
 
 
-# --- checked construction ------------------------------------------------------------
-# Validating a PositionReport with pydantic costs about 3.6 us, half of pyais's decode of
-# the sentence. The values ingest passes are almost always of the exact types the schema
-# wants and in range, so ``checked_position`` applies every check of ``PositionReport``
-# and ``schemas.units`` itself (ranges, AIS sentinels -> None, UTC and the plausible
-# event-time range, position msg types,
-# no unknown or missing fields) and builds the model as ``model_construct`` does, in
-# about 2.4 us. Anything it is not sure of -- another type pydantic would convert, a value
-# out of range, a naive or non-UTC time -- makes it return None, and the caller validates
-# with pydantic as before, so refusals, error messages and conversions stay pydantic's.
-# tests/ingest/test_checked_models.py compares both ways over every corpus sentence and
-# over generated values.
-
-_POSITION_FIELDS: Final = (
-    "mmsi",
-    "msg_type",
-    "event_time",
-    "lat",
-    "lon",
-    "speed_kn",
-    "course_deg",
-    "heading_deg",
-    "nav_status",
-    "turn_rate_deg_min",
-    "position_accuracy_high",
-    "altitude_m",
-    "station",
-    "source",
-    "mmsi_info",
-    "repairs",
-)
-_CHECKED_ENABLED: Final = tuple(PositionReport.model_fields) == _POSITION_FIELDS
-"""Off (everything validated) if the schema's fields ever differ from those checked here."""
-_KNOWN_POSITION_FIELDS: Final = frozenset(_POSITION_FIELDS)
-_REQUIRED_POSITION_FIELDS: Final = frozenset(
-    name for name, info in PositionReport.model_fields.items() if info.is_required()
-)
-_SENTINEL_TOLERANCE: Final = 1e-6  # as schemas.units._sentinel_to_none
-_new_report = PositionReport.__new__
-_object_setattr = object.__setattr__
-_isfinite = math.isfinite
-
-
-def checked_position(fields: dict[str, Any]) -> PositionReport | None:
-    """``PositionReport(**fields)`` without pydantic when every value is already exactly
-    what validation would produce; None when any is not (then validate instead)."""
-    names = fields.keys()
-    if not (
-        _CHECKED_ENABLED and names <= _KNOWN_POSITION_FIELDS and names >= _REQUIRED_POSITION_FIELDS
-    ):
-        return None
-    if "repairs" in fields:
-        return None  # rare: pydantic validates a repaired report
-    get = fields.get
-    mmsi = fields["mmsi"]
-    msg_type = fields["msg_type"]
-    event_time = fields["event_time"]
-    source = fields["source"]
-    mmsi_info = fields["mmsi_info"]
-    if (
-        type(mmsi) is not int
-        or not 0 <= mmsi <= 999_999_999
-        or type(msg_type) is not int
-        or msg_type not in POSITION_MESSAGE_TYPES
-        or type(event_time) is not datetime
-        or event_time.tzinfo is not UTC
-        or not EVENT_TIME_MIN <= event_time < EVENT_TIME_END
-        or type(source) is not str
-        or type(mmsi_info) is not MmsiInfo
-    ):
-        return None
-    lat = get("lat")
-    if lat is not None:
-        if type(lat) is not float:
-            return None
-        if abs(lat - AIS_LAT_NOT_AVAILABLE) < _SENTINEL_TOLERANCE:
-            lat = None
-        elif not -90.0 <= lat <= 90.0:  # NaN fails here too
-            return None
-    lon = get("lon")
-    if lon is not None:
-        if type(lon) is not float:
-            return None
-        if abs(lon - AIS_LON_NOT_AVAILABLE) < _SENTINEL_TOLERANCE:
-            lon = None
-        elif not -180.0 <= lon <= 180.0:
-            return None
-    speed = get("speed_kn")
-    if speed is not None:
-        if type(speed) is not float:
-            return None
-        if abs(speed - AIS_SPEED_NOT_AVAILABLE_KN) < _SENTINEL_TOLERANCE:
-            speed = None
-        elif not 0.0 <= speed <= (AIRCRAFT_SPEED_MAX_KN if msg_type == 9 else 102.2):
-            return None
-    course = get("course_deg")
-    if course is not None:
-        if type(course) is not float:
-            return None
-        if abs(course - AIS_COURSE_NOT_AVAILABLE_DEG) < _SENTINEL_TOLERANCE:
-            course = None
-        elif not 0.0 <= course < 360.0:
-            return None
-    heading = get("heading_deg")
-    if heading is not None:
-        if type(heading) is not int:
-            return None
-        if heading == AIS_HEADING_NOT_AVAILABLE_DEG:
-            heading = None
-        elif not 0 <= heading <= 359:
-            return None
-    nav_status = get("nav_status")
-    if nav_status is not None and (type(nav_status) is not int or not 0 <= nav_status <= 15):
-        return None
-    altitude = get("altitude_m")
-    if altitude is not None and (type(altitude) is not int or not 0 <= altitude <= 4094):
-        return None
-    turn = get("turn_rate_deg_min")
-    if turn is not None and (type(turn) is not float or not _isfinite(turn)):
-        return None
-    accuracy = get("position_accuracy_high")
-    if accuracy is not None and type(accuracy) is not bool:
-        return None
-    station = get("station")
-    if station is not None and type(station) is not str:
-        return None
-    report = _new_report(PositionReport)
-    _object_setattr(
-        report,
-        "__dict__",
-        {
-            "mmsi": mmsi,
-            "msg_type": msg_type,
-            "event_time": event_time,
-            "lat": lat,
-            "lon": lon,
-            "speed_kn": speed,
-            "course_deg": course,
-            "heading_deg": heading,
-            "nav_status": nav_status,
-            "turn_rate_deg_min": turn,
-            "position_accuracy_high": accuracy,
-            "altitude_m": altitude,
-            "station": station,
-            "source": source,
-            "mmsi_info": mmsi_info,
-            "repairs": (),
-        },
-    )
-    _object_setattr(report, "__pydantic_fields_set__", set(names))
-    _object_setattr(report, "__pydantic_extra__", None)
-    _object_setattr(report, "__pydantic_private__", None)
-    return report
+_validated_position = PositionReport.validated
+_validated_static = StaticReport.validated
 
 
 def static_report(
@@ -392,7 +241,7 @@ def static_report(
             fields.update(_dimensions(msg))
     if repairs:
         fields["repairs"] = tuple(repairs)
-    return StaticReport(**fields)
+    return _validated_static(fields)
 
 
 def _dimensions(msg: Any) -> dict[str, int]:

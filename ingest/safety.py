@@ -33,16 +33,18 @@ def safety_message(
 ) -> SafetyMessage:
     """A SafetyMessage of a decoded type 12 or 14 message (pyais ``MessageType12/14``)."""
     text = _text(msg.text)
-    return SafetyMessage(
-        mmsi=msg.mmsi,
-        msg_type=msg_type,
-        dest_mmsi=msg.dest_mmsi if msg_type == 12 else None,
-        text=text,
-        kind=SafetyKind.of_text(text),
-        event_time=event_time,
-        station=station,
-        source=source,
-        mmsi_info=mmsi_info,
+    return SafetyMessage.validated(
+        {
+            "mmsi": msg.mmsi,
+            "msg_type": msg_type,
+            "dest_mmsi": msg.dest_mmsi if msg_type == 12 else None,
+            "text": text,
+            "kind": SafetyKind.of_text(text),
+            "event_time": event_time,
+            "station": station,
+            "source": source,
+            "mmsi_info": mmsi_info,
+        }
     )
 
 

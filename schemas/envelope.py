@@ -13,20 +13,21 @@ import functools
 import itertools
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, TypeVar
 
+import msgspec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from schemas.registry import EnvelopeError as EnvelopeError
+from schemas.registry import known_event_types as known_event_types
+from schemas.registry import register, registered
 from schemas.units import UtcDatetime
+from schemas.wire_event import WireEvent
 
 SPECVERSION: Literal["1.0"] = "1.0"
 CONTENT_TYPE = "application/json"
-
-
-class EnvelopeError(ValueError):
-    """A record whose headers or value cannot be read as a Lookout event."""
 
 
 class Event(BaseModel):
@@ -35,31 +36,25 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     ce_type: ClassVar[str] = ""
-    _registry: ClassVar[dict[str, type[Event]]] = {}
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         if cls.ce_type:
-            known = Event._registry.get(cls.ce_type)
-            if known is not None and known.__qualname__ != cls.__qualname__:
-                raise TypeError(f"ce_type {cls.ce_type!r} is already used by {known.__name__}")
-            Event._registry[cls.ce_type] = cls
+            register(cls.ce_type, cls)
 
     def occurred_at(self) -> datetime | None:
         """The instant the event describes (overridden by payloads that have one)."""
         return None
 
 
-def event_class(ce_type: str) -> type[Event]:
-    try:
-        return Event._registry[ce_type]
-    except KeyError:
-        raise EnvelopeError(f"unknown event type {ce_type!r}") from None
+Payload = Event | WireEvent
+"""Anything the bus carries as an event: a pydantic ``Event`` or a msgspec ``WireEvent``."""
 
 
-def known_event_types() -> Sequence[str]:
-    return sorted(Event._registry)
+def event_class(ce_type: str) -> type[Event] | type[WireEvent]:
+    cls: type[Event] | type[WireEvent] = registered(ce_type)
+    return cls
 
 
 class CloudEventAttributes(BaseModel):
@@ -194,7 +189,7 @@ def _time_header(moment: datetime) -> Header:
 
 
 def headers_for(
-    payload: Event,
+    payload: Payload,
     *,
     source: str,
     event_id: str | None = None,
@@ -226,7 +221,7 @@ def headers_for(
 
 
 def attributes_for(
-    payload: Event,
+    payload: Payload,
     *,
     source: str,
     event_id: str | None = None,
@@ -245,12 +240,18 @@ def attributes_for(
     )
 
 
-E = TypeVar("E", bound=Event)
+E = TypeVar("E", bound=Event | WireEvent)
+
+_wire_encoder = msgspec.json.Encoder()
+_wire_decoders: dict[type[WireEvent], msgspec.json.Decoder[Any]] = {}
 
 
-def encode_value(payload: Event) -> bytes:
-    """The JSON value: ``payload.model_dump_json()`` as UTF-8, straight from the
-    serialiser's bytes (no str round trip)."""
+def encode_value(payload: Payload) -> bytes:
+    """The JSON value. A ``WireEvent`` through msgspec; an ``Event`` as
+    ``payload.model_dump_json()`` as UTF-8, straight from pydantic's serialiser (no str
+    round trip). Both write every field, in order, ``null`` for None."""
+    if isinstance(payload, WireEvent):
+        return _wire_encoder.encode(payload)
     return type(payload).__pydantic_serializer__.to_json(payload)
 
 
@@ -259,13 +260,22 @@ def decode_value(attributes: CloudEventAttributes | str, value: bytes, expected:
 
     Readers are tolerant, writers strict (ARCHITECTURE.md): fields this version does not
     know are ignored, at every depth, so a producer upgraded first (adding an optional
-    field, the normal rolling order) is still read. Constructing an event keeps
-    ``extra="forbid"``: a producer cannot send a field by mistake. One schema, two modes
+    field, the normal rolling order) is still read. Constructing an event keeps refusing
+    unknown fields: a producer cannot send a field by mistake. One schema, two modes
     of validation, chosen per call."""
     ce_type = attributes if isinstance(attributes, str) else attributes.type
     cls = event_class(ce_type)
     if not issubclass(cls, expected):
         raise EnvelopeError(f"event type {ce_type!r} is not a {expected.__name__}")
+    if issubclass(cls, WireEvent):
+        decoder = _wire_decoders.get(cls)
+        if decoder is None:
+            decoder = _wire_decoders[cls] = msgspec.json.Decoder(cls)
+        try:
+            event: E = decoder.decode(value)
+        except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
+            raise EnvelopeError(f"invalid {ce_type} value: {exc}") from exc
+        return event
     try:
         return cls.model_validate_json(value, extra="ignore")
     except ValidationError as exc:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import Field, field_validator
+from msgspec import Meta
 
-from schemas.envelope import Event
-from schemas.units import EventTime, Mmsi
 from schemas.vessel import MmsiInfo
+from schemas.wire_event import WireEvent, utc_event_time
+from schemas.wire_units import EventTime, Mmsi
 
 SAFETY_MESSAGE_TYPES = frozenset({12, 14})
 
@@ -73,34 +74,41 @@ _MAN_OVERBOARD = re.compile(r"\bMAN\W+OVER\W*BOARD\b")
 _DISTRESS_KINDS = frozenset({SafetyKind.SART_ACTIVE, SafetyKind.MOB, SafetyKind.MAYDAY})
 
 
-class SafetyMessage(Event):
+class SafetyMessage(WireEvent, frozen=True, kw_only=True, gc=False):
     """One safety-related message of one station (event time = reception at the antenna).
 
     Natural key (for idempotent storage): ``(mmsi, event_time, msg_type, text)``.
+    A msgspec Struct like the other AIS events (``schemas.wire_event``).
     """
 
     ce_type = "lookout.ais.safety.v1"
 
-    mmsi: Mmsi = Field(description="The sender.")
-    msg_type: int = Field(description="12 (addressed) or 14 (broadcast).")
-    dest_mmsi: Mmsi | None = Field(
-        default=None, description="The addressee of a type 12; None for a broadcast (type 14)."
-    )
-    text: str = Field(max_length=161, description="The text, '@' padding and blanks stripped.")
-    kind: SafetyKind = Field(description="Ingest's reading of the text (see SafetyKind).")
-    event_time: EventTime = Field(
-        description="UTC reception time: NMEA 4.0 tag block c:, else the time of ingest."
-    )
-    station: str | None = Field(default=None, description="Receiving station (tag block s:).")
-    source: str = Field(description="The feed this came from, e.g. tcp://relay:5631.")
+    mmsi: Annotated[Mmsi, Meta(description="The sender.")]
+    msg_type: Annotated[int, Meta(description="12 (addressed) or 14 (broadcast).")]
+    dest_mmsi: (
+        Annotated[
+            Mmsi, Meta(description="The addressee of a type 12; None for a broadcast (type 14).")
+        ]
+        | None
+    ) = None
+    text: Annotated[
+        str, Meta(max_length=161, description="The text, '@' padding and blanks stripped.")
+    ]
+    kind: Annotated[SafetyKind, Meta(description="Ingest's reading of the text (see SafetyKind).")]
+    event_time: Annotated[
+        EventTime,
+        Meta(description="UTC reception time: NMEA 4.0 tag block c:, else the time of ingest."),
+    ]
+    station: Annotated[str, Meta(description="Receiving station (tag block s:).")] | None = None
+    source: Annotated[str, Meta(description="The feed this came from, e.g. tcp://relay:5631.")]
     mmsi_info: MmsiInfo
 
-    @field_validator("msg_type")
-    @classmethod
-    def _known_safety_type(cls, value: int) -> int:
-        if value not in SAFETY_MESSAGE_TYPES:
-            raise ValueError(f"message type {value} is not a safety-related message")
-        return value
+    def __post_init__(self) -> None:
+        if self.msg_type not in SAFETY_MESSAGE_TYPES:
+            raise ValueError(
+                f"msg_type: message type {self.msg_type} is not a safety-related message"
+            )
+        utc_event_time(self, "event_time", self.event_time)
 
     def occurred_at(self) -> datetime:
         return self.event_time

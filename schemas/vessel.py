@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
+from msgspec import Meta
 
 
 class MmsiKind(StrEnum):
@@ -23,18 +25,22 @@ class MmsiKind(StrEnum):
     UNKNOWN = "unknown"
 
 
-class MmsiInfo(BaseModel):
+class MmsiInfo(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Validity flags for an MMSI. An invalid MMSI is flagged, never a reason to drop a report:
-    a vessel hiding behind a made-up number is exactly what a watch officer needs to see."""
+    a vessel hiding behind a made-up number is exactly what a watch officer needs to see.
+    A msgspec Struct: it travels inside every AIS event (``schemas.wire_event``)."""
 
-    model_config = ConfigDict(frozen=True)
-
-    valid: bool = Field(description="Nine digits with a known MID, or a recognised special range.")
+    valid: Annotated[
+        bool, Meta(description="Nine digits with a known MID, or a recognised special range.")
+    ]
     kind: MmsiKind = MmsiKind.UNKNOWN
-    mid: int | None = Field(default=None, description="Maritime Identification Digits (country).")
-    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2 of the MID's flag.")
-    placeholder: bool = Field(
-        default=False,
-        description="A number commonly left in unconfigured transponders (123456789, 0, 1193046…).",
-    )
-    reason: str | None = Field(default=None, description="Why it is invalid, for a reader.")
+    mid: Annotated[int | None, Meta(description="Maritime Identification Digits (country).")] = None
+    country: Annotated[str | None, Meta(description="ISO 3166-1 alpha-2 of the MID's flag.")] = None
+    placeholder: Annotated[
+        bool,
+        Meta(
+            description="A number commonly left in unconfigured transponders "
+            "(123456789, 0, 1193046…)."
+        ),
+    ] = False
+    reason: Annotated[str | None, Meta(description="Why it is invalid, for a reader.")] = None

@@ -177,3 +177,22 @@ def test_a_reject_keeps_its_tag_blocks_station_and_time() -> None:
     assert reject.station == "bali-east"
     assert reject.recorded_at == datetime.fromtimestamp(1_700_000_000, UTC)
     assert reject.occurred_at() == reject.recorded_at  # its event time, as for reports
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "!AIVDM,1,1,,A,17ld=NOP?w<tSF0l4Q@>4?v1P000,0*3A",  # type 1, every field n/a
+        "!AIVDM,1,1,,A,B7ld=N@3wk?8mP=18D3Q3wP00000,0*4B",  # type 18, every field n/a
+    ],
+)
+def test_ais_not_available_values_are_published_as_none_not_repairs(line: str) -> None:
+    """Latitude 91, longitude 181, speed 102.3, course 360, heading 511 mean "not
+    available": ingest publishes None (the schema's ranges would refuse the numbers)."""
+    [event], decoder = decode_all([line])
+    assert isinstance(event, PositionReport)
+    assert (event.lat, event.lon, event.speed_kn, event.course_deg, event.heading_deg) == (
+        (None,) * 5
+    )
+    assert not event.has_position and event.repairs == ()
+    assert not decoder.stats.repaired_by_field

@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from msgspec.structs import replace
 from pyais.encode import encode_dict
 
 from bus.memory import MemoryBus
@@ -113,8 +114,8 @@ def test_the_identity_memory_is_bounded_least_recently_heard_first() -> None:
     [part_a] = events
     assert isinstance(part_a, StaticReport)
     for mmsi in (1, 2, 3):
-        memory.merged(part_a.model_copy(update={"mmsi": mmsi}))
+        memory.merged(replace(part_a, mmsi=mmsi))
     assert len(memory) == 2
-    part_b = part_a.model_copy(update={"part": "B", "name": None, "callsign": "X"})
-    assert memory.merged(part_b.model_copy(update={"mmsi": 1})).name is None  # forgotten
-    assert memory.merged(part_b.model_copy(update={"mmsi": 3})).name == "SEA SPIRIT"
+    part_b = replace(part_a, part="B", name=None, callsign="X")
+    assert memory.merged(replace(part_b, mmsi=1)).name is None  # forgotten
+    assert memory.merged(replace(part_b, mmsi=3)).name == "SEA SPIRIT"

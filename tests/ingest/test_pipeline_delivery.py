@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
 from bus.base import Outgoing, PublishError
@@ -110,14 +111,14 @@ async def test_a_failed_flush_keeps_its_batch_in_front_of_later_events() -> None
         raw=["a"],
         received_at=datetime.now(UTC),
     )
-    second = first.model_copy(update={"detail": "second"})
+    second = msgspec.structs.replace(first, detail="second")
     await publisher.add([first])
     with pytest.raises(PublishError):
         await publisher.flush()
     await publisher.add([second])
     await publisher.flush()
     details = [
-        RejectRecord.model_validate_json(v or b"").detail
+        msgspec.json.decode(v or b"", type=RejectRecord).detail
         for v in await read_all(bus, Topic.AIS_REJECTS)
     ]
     assert details == ["first", "second"]

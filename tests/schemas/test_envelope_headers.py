@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
+import msgspec
 import pytest
 
 from schemas import MmsiInfo, PositionReport, RejectReason, RejectRecord, StaticReport
@@ -82,9 +83,14 @@ def test_default_ids_are_unique_well_formed_uuids() -> None:
 
 
 def test_an_event_time_without_a_zone_is_refused() -> None:
-    naive = PositionReport.model_construct(
-        mmsi=1, msg_type=1, event_time=datetime(2026, 1, 1), source="f", mmsi_info=VALID
+    with pytest.raises(ValueError, match="timezone"):
+        PositionReport(
+            mmsi=1, msg_type=1, event_time=datetime(2026, 1, 1), source="f", mmsi_info=VALID
+        )
+    naive = PositionReport(
+        mmsi=1, msg_type=1, event_time=datetime(2026, 1, 1, tzinfo=UTC), source="f", mmsi_info=VALID
     )
+    msgspec.structs.force_setattr(naive, "event_time", datetime(2026, 1, 1))
     with pytest.raises(EnvelopeError, match="timezone"):
         headers_for(naive, source="/x")
 
