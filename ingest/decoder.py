@@ -18,7 +18,7 @@ from pyais.messages import AISSentence, NMEASentenceFactory
 
 from ingest.assembler import FragmentAssembler, FragmentKey, Incomplete
 from ingest.errors import SentenceRejected
-from ingest.event_ids import event_id
+from ingest.event_ids import EventIds
 from ingest.identity import Type24Identities
 from ingest.mapping import (
     IDENTITY_TOO,
@@ -90,6 +90,7 @@ class AisDecoder:
         self._last_recorded: datetime | None = None
         self._identities = Type24Identities(identity_cache_size)
         self._ids: list[str] | None = None
+        self._event_ids = EventIds(source)
 
     def decode_lines(
         self,
@@ -336,7 +337,7 @@ class AisDecoder:
     ) -> None:
         out.append(event)
         if self._ids is not None:
-            self._ids.append(event_id(self.source, raw, event_time, kind))
+            self._ids.append(self._event_ids.of(raw, event_time, kind))
 
 
 def _tags(raw: list[bytes]) -> tuple[str | None, datetime | None]:

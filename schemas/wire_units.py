@@ -45,4 +45,3 @@ EventTime = Annotated[
         "2100-01-01 (checked in ``__post_init__``).",
     ),
 ]
-

@@ -6,7 +6,7 @@ transponder sends it in two parts."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from msgspec.structs import replace
@@ -14,7 +14,7 @@ from pyais.encode import encode_dict
 
 from bus.memory import MemoryBus
 from bus.table_reader import TableReader
-from ingest.event_ids import EVENT_ID_NAMESPACE, event_id
+from ingest.event_ids import EVENT_ID_NAMESPACE, EventIds, event_id
 from ingest.identity import Type24Identities
 from ingest.pipeline import run_ingest
 from ingest.settings import IngestSettings
@@ -62,6 +62,16 @@ def test_an_event_id_is_the_uuid5_of_source_raw_sentences_and_event_time() -> No
     name = "\n".join(["tcp://relay:5631", *TYPE_5, when.isoformat()])
     assert event_id("tcp://relay:5631", raw, when) == str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
     assert event_id("tcp://other:5631", raw, when) != event_id("tcp://relay:5631", raw, when)
+    ids = EventIds("tcp://relay:5631")
+    for lines in ([raw[0]], raw):  # one sentence, and a multi-sentence message
+        for kind in ("", "identity"):
+            name = "\n".join(["tcp://relay:5631", *(r.decode() for r in lines), when.isoformat()])
+            name += f"\n{kind}" if kind else ""
+            assert ids.of(lines, when, kind) == str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
+    for second in range(200):  # every hex digit where the variant bits go, many times over
+        at = when + timedelta(seconds=second)
+        name = "\n".join(["tcp://relay:5631", TYPE_5[0], at.isoformat()])
+        assert ids.of(raw[:1], at) == str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
 
 
 async def table_after_ingest(path: Path) -> dict[str, StaticReport]:
