@@ -14,12 +14,21 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 
 from bus.base import Bus, Outgoing
 from ingest.metrics import PUBLISH_FAILURES
 from schemas.ais import PositionReport, RejectRecord, StaticReport
+from schemas.envelope import (
+    CONTENT_TYPE_HEADER,
+    Header,
+    constant_headers,
+    encode_value,
+    new_event_id,
+    time_header,
+)
 from schemas.safety import SafetyMessage
 from schemas.topics import Topic
 
@@ -31,6 +40,44 @@ AisEvent = PositionReport | StaticReport | SafetyMessage | RejectRecord
 # Bound once: reading an enum member through its class costs a descriptor call each time.
 _POSITIONS, _STATIC, _REJECTS = Topic.AIS_POSITIONS, Topic.AIS_STATIC, Topic.AIS_REJECTS
 _SAFETY = Topic.AIS_SAFETY
+_CT = CONTENT_TYPE_HEADER
+
+
+class WireEncoder:
+    """Ingest's events as the records the bus sends, a batch in one loop: the JSON value
+    (msgspec), and CloudEvents headers of which only ``ce_id`` and ``ce_time`` are the
+    event's own; the rest are built once per event class. The bytes are those
+    ``Outgoing(topic, key, event, event_id).encode(source)`` gives (tests compare them);
+    the bus sends them as they are (``Outgoing.raw``)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._routes: dict[type, tuple[str, tuple[Header, ...]]] = {
+            cls: (topic, constant_headers(cls.ce_type, source))
+            for cls, topic in (
+                (PositionReport, _POSITIONS),
+                (StaticReport, _STATIC),
+                (SafetyMessage, _SAFETY),
+                (RejectRecord, _REJECTS),
+            )
+        }
+
+    def encode(self, events: Sequence[AisEvent], ids: Sequence[str]) -> list[Outgoing]:
+        routes = self._routes
+        encode = encode_value
+        last_time: datetime | None = None
+        ce_time: Header = ("ce_time", b"")
+        out: list[Outgoing] = []
+        append = out.append
+        for event, event_id in zip(events, ids, strict=True):
+            topic, (spec, ce_type, ce_source) = routes[type(event)]
+            moment = event.occurred_at()
+            if moment is not last_time:
+                last_time, ce_time = moment, time_header(moment)
+            key = event.source if isinstance(event, RejectRecord) else str(event.mmsi)
+            headers = (spec, ("ce_id", event_id.encode()), ce_type, ce_source, ce_time, _CT)
+            append(Outgoing(topic, key, None, raw=encode(event), headers=headers))
+        return out
 
 
 def outgoing(event: AisEvent, event_id: str | None = None) -> Outgoing:
@@ -90,6 +137,7 @@ class BatchPublisher:
         """Publishes the bus refused since the start (each was retried)."""
         self.state = PublishState()
         self._pending: list[Outgoing] = []
+        self._encoder = WireEncoder(bus.source)
         self._lock = asyncio.Lock()
         self._in_flight = 0
 
@@ -104,11 +152,11 @@ class BatchPublisher:
         return len(self._pending) + self._in_flight
 
     def hold(self, events: Sequence[AisEvent], ids: Sequence[str] | None = None) -> None:
-        """Hold ``events`` (with their ``ce_id``s, when given) for the next flush."""
+        """Hold ``events`` (with their ``ce_id``s, when given) for the next flush, encoded
+        now: a batch held is already the bytes it will be sent as, whatever retries."""
         if ids is None:
-            self._pending.extend(map(outgoing, events))
-        else:
-            self._pending.extend(map(outgoing, events, ids))
+            ids = [new_event_id() for _ in events]
+        self._pending.extend(self._encoder.encode(events, ids))
 
     async def add(self, events: Sequence[AisEvent], ids: Sequence[str] | None = None) -> None:
         """Hold ``events``; once a full batch is held, wait until the bus has taken

@@ -174,6 +174,24 @@ def new_event_id() -> str:
     return f"{_ID_PREFIX}-{n >> 48:04x}-{n & _LOW48:012x}"
 
 
+def constant_headers(ce_type: str, source: str) -> tuple[Header, ...]:
+    """The headers every event of one type from one source shares, in ``headers_for``'s
+    order around the id: (``ce_specversion``,) before it, then ``ce_type``, ``ce_source``."""
+    return (
+        _SPECVERSION_HEADER,
+        ("ce_type", ce_type.encode()),
+        ("ce_source", source.encode()),
+    )
+
+
+CONTENT_TYPE_HEADER = _CONTENT_TYPE_HEADER
+
+
+def time_header(moment: datetime) -> Header:
+    """``ce_time`` of an event time (see ``headers_for``)."""
+    return _time_header(moment)
+
+
 def _time_header(moment: datetime) -> Header:
     """``ce_time`` for ``moment``; consecutive events of one batch usually share their
     reception instant (the same object), so the last one is remembered."""

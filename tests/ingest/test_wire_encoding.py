@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.publisher import WireEncoder, outgoing
 from schemas.ais import RejectRecord
 from schemas.envelope import attributes_for, decode_value, encode_value, headers_for
 from tests.ingest.support import CORPORA, decode_all
@@ -53,3 +54,17 @@ def test_headers_are_the_attributes_and_values_decode_to_the_same_event(path: Pa
         assert fast == slow
         assert decode_value(event.ce_type, encode_value(event), type(event)) == event
         assert isinstance(event, RejectRecord) or event.occurred_at() == event.event_time
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
+def test_a_batch_encoded_at_once_is_what_each_event_encodes_to(path: Path) -> None:
+    """The publisher's one-loop batch encoding gives each record the topic, key, value and
+    headers the event's own ``Outgoing`` encodes to."""
+    events, _ = decode_all(path.read_bytes().splitlines())
+    ids = [f"id-{i}" for i in range(len(events))]
+    batch = WireEncoder("/ingest/test").encode(events, ids)
+    assert len(batch) == len(events)
+    for sent, event, event_id in zip(batch, events, ids, strict=True):
+        one = outgoing(event, event_id)
+        assert (sent.topic, sent.key) == (one.topic, one.key)
+        assert sent.encode("/ingest/test") == one.encode("/ingest/test")
