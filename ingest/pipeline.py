@@ -11,6 +11,7 @@ import structlog
 
 from bus.base import Bus
 from ingest.decoder import AisDecoder, AisEvent, DecodeStats
+from ingest.heartbeat import Heartbeat
 from ingest.metrics import DECODED, LINES_READ, REJECTED, REPAIRED
 from ingest.progress import IngestProgress
 from ingest.publisher import BatchPublisher
@@ -77,12 +78,15 @@ async def run_ingest(
         max_line_bytes=settings.max_line_bytes,
         identity_cache_size=settings.identity_cache_size,
     )
+    heartbeat = progress.heartbeat if progress is not None else Heartbeat()
+    heartbeat.timeout_s = settings.liveness_timeout_s
     publisher = BatchPublisher(
         bus,
         settings.batch_size,
         retry_initial_s=settings.publish_retry_initial_s,
         retry_max_s=settings.publish_retry_max_s,
         name=source.name,
+        heartbeat=heartbeat,
     )
     if progress is not None:
         progress.stats = decoder.stats
@@ -97,6 +101,7 @@ async def run_ingest(
         delay_s = settings.flush_interval_s
         retry_max_s = max(settings.publish_retry_max_s, settings.flush_interval_s)
         while True:
+            heartbeat.tick()
             await asyncio.sleep(delay_s)
             expired: list[AisEvent] = []
             expired_ids: list[str] = []
@@ -117,13 +122,28 @@ async def run_ingest(
                 delay_s = settings.flush_interval_s
             metrics.export(decoder.stats)
 
-    ticker = asyncio.create_task(tick(), name=f"ingest-tick {source.name}")
+    async def timer() -> None:
+        try:
+            await tick()
+        except Exception as exc:  # not foreseen: never silent, /healthz says why (restart)
+            heartbeat.timer_failed(f"{type(exc).__name__}: {exc}")
+            log.error("ingest timer failed", source=source.name, exc_info=exc)
+
+    ticker = asyncio.create_task(timer(), name=f"ingest-tick {source.name}")
     source_ended = False
     try:
-        async for batch in source.batches():
+        batches = aiter(source.batches())
+        while True:
+            heartbeat.waiting()
+            try:
+                batch = await anext(batches)
+            except StopAsyncIteration:
+                break
+            heartbeat.step()
             events: list[AisEvent] = []
             ids: list[str] = []
             decoder.decode_lines(batch.lines, batch.received_at, events, ids)
+            heartbeat.step()
             if progress is not None:
                 progress.saw_data()
             # A full batch waits here until the bus takes it (backing off while it
@@ -133,8 +153,6 @@ async def run_ingest(
     finally:
         ticker.cancel()
         await asyncio.wait([ticker])  # never raises: a cancellation of this run stays one
-        if not ticker.cancelled() and ticker.exception() is not None:
-            log.error("ingest timer failed", source=source.name, exc_info=ticker.exception())
         # End of input, or a live feed cancelled: fragments still waiting are rejected as
         # incomplete, so every line read is accounted for, and what was decoded is handed
         # over (a failure here is logged; the error that ended the run, if any, propagates).

@@ -1,5 +1,5 @@
-"""How a running ingest is doing, for /healthz: is the feed still delivering, and is the
-bus taking what was decoded?"""
+"""How a running ingest is doing: for /readyz, is the feed still delivering and is the bus
+taking what was decoded? For /healthz, are its loops still turning (``ingest.heartbeat``)?"""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ingest.decoder import DecodeStats
+from ingest.heartbeat import Heartbeat
 from ingest.publisher import BatchPublisher
 from schemas.health import ComponentHealth
 
@@ -29,9 +30,20 @@ class IngestProgress:
     """What the source itself counts (a UDP listener: datagrams it could not take)."""
     started_at: float = field(default_factory=time.monotonic)
     last_data_at: float | None = None
+    heartbeat: Heartbeat = field(default_factory=Heartbeat)
+    """Advanced by the read loop and the timer of ``run_ingest``: liveness."""
 
     def saw_data(self) -> None:
         self.last_data_at = time.monotonic()
+
+    async def liveness(self) -> ComponentHealth:
+        """Alive while the read loop and the timer turn (``ingest.heartbeat``): down, so
+        the process is restarted, when either has stopped."""
+        facts: Facts = {"source": self.source, **self.heartbeat.facts()}
+        stuck = self.heartbeat.stuck()
+        if stuck is not None:
+            return ComponentHealth(name=self.name, status="down", detail=stuck, facts=facts)
+        return ComponentHealth(name=self.name, status="ok", detail="loops turning", facts=facts)
 
     async def health(self) -> ComponentHealth:
         now = time.monotonic()

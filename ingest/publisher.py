@@ -19,6 +19,7 @@ from datetime import datetime
 import structlog
 
 from bus.base import Bus, Outgoing
+from ingest.heartbeat import Heartbeat
 from ingest.metrics import PUBLISH_FAILURES
 from schemas.ais import PositionReport, RejectRecord, StaticReport
 from schemas.envelope import (
@@ -126,6 +127,7 @@ class BatchPublisher:
         retry_initial_s: float = 0.2,
         retry_max_s: float = 5.0,
         name: str = "ingest",
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.bus = bus
         self.batch_size = batch_size
@@ -138,6 +140,8 @@ class BatchPublisher:
         self.state = PublishState()
         self._pending: list[Outgoing] = []
         self._encoder = WireEncoder(bus.source)
+        self._heartbeat = heartbeat or Heartbeat()
+        """Each publish attempt is a step of the read loop that waits on it."""
         self._lock = asyncio.Lock()
         self._in_flight = 0
 
@@ -171,6 +175,7 @@ class BatchPublisher:
         Cancellation stops the wait; what was held stays held."""
         delay_s = self.retry_initial_s
         while True:
+            self._heartbeat.step()
             try:
                 await self.flush()
                 return

@@ -52,6 +52,15 @@ class IngestSettings(BaseSettings):
         description="A publish the bus has not acknowledged for this long makes ingest report "
         "itself degraded (the Kafka client retries inside its request timeout meanwhile).",
     )
+    liveness_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Ingest is reported not alive (/healthz 503: restart it) when its read "
+        "loop has not moved for this long while not waiting for the feed (a decode or a "
+        "publish that does not return), or its flush timer has not run. Longer than the "
+        "Kafka request timeout (30 s), so a slow broker is retried, not restarted; a quiet "
+        "feed or a bus outage alone never makes it so.",
+    )
     identity_cache_size: int = Field(
         default=100_000,
         ge=1,

@@ -82,6 +82,7 @@ def build_services(
             source_facts=getattr(feed, "facts", None),
         )
         health.register(name, progress.health)
+        health.register_liveness(name, progress.liveness)
         services.append(
             Service(name, functools.partial(_listen, feed, bus, ingest_settings, progress))
         )

@@ -96,7 +96,7 @@ def utc_event_time(event: WireEvent, name: str, value: datetime) -> None:
         msgspec.structs.force_setattr(event, name, value)
     if not EVENT_TIME_MIN <= value < EVENT_TIME_END:
         raise ValueError(
-            f"event time {value.isoformat()} is implausible: it must be in 2000-01-01 .. "
+            f"{name}: event time {value.isoformat()} is implausible: it must be in 2000-01-01 .. "
             "2099-12-31 UTC (a wrong receiver clock or capture timestamp)"
         )
 

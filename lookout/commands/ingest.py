@@ -60,6 +60,7 @@ async def _ingest_live(source: FeedSource) -> None:
     )
     health = HealthRegistry(__version__)
     health.register("ingest", progress.health)
+    health.register_liveness("ingest", progress.liveness)
     bus = make_bus(BusSettings(), source="/lookout/ingest")
     async with bus:
         await bus.ensure_topics(INGEST_TOPICS)

@@ -67,7 +67,10 @@ def test_a_udp_ingest_service_reports_what_it_received(tmp_path: Path) -> None:
         health_url = f"http://127.0.0.1:{ops_port}/readyz"
         first = wait_until(lambda: get_json(health_url), 30, "the ops endpoint")
         assert first["status"] == "ok"
-        assert get_json(f"http://127.0.0.1:{ops_port}/healthz")["status"] == "ok"
+        alive = get_json(f"http://127.0.0.1:{ops_port}/healthz")
+        assert alive["status"] == "ok"
+        [loops] = [c for c in alive["components"] if c["name"] == "ingest"]
+        assert loops["detail"] == "loops turning" and loops["facts"]["waiting_for_feed"] == 1
 
         def lines_read() -> int:
             [ingest] = [c for c in get_json(health_url)["components"] if c["name"] == "ingest"]

@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from bus.base import Outgoing
 from schemas.ais import PositionReport, StaticReport
 from schemas.alerts import Alert, AlertChange, AlertRule, AlertStatus, Severity
@@ -30,6 +32,15 @@ def position(mmsi: int, minute: float, lat: float, lon: float, **extra: Any) -> 
         "mmsi_info": SHIP,
     }
     return PositionReport(**(fields | extra))
+
+
+def unchecked(report: PositionReport, **changes: Any) -> PositionReport:
+    """``report`` with ``changes`` made without validation: what a faulty producer could
+    write (a year 9999), for the reader's refusal to be tested."""
+    copy = msgspec.structs.replace(report)
+    for name, value in changes.items():
+        msgspec.structs.force_setattr(copy, name, value)
+    return copy
 
 
 def static(mmsi: int, minute: float, **extra: Any) -> StaticReport:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from bus.base import Outgoing
 from bus.memory import MemoryBus
@@ -24,7 +25,7 @@ from store.models import BoundingBox
 from store.queries import latest_vessels_in_bbox
 from store.settings import StoreSettings
 from store.sink import StoreSink
-from tests.store.factories import T0, patrol, position, static
+from tests.store.factories import T0, patrol, position, static, unchecked
 from tests.store.support import count, header, read_topic, records_of, snapshot, wait_for
 
 pytestmark = pytest.mark.postgres
@@ -46,7 +47,7 @@ async def test_a_position_dated_9999_goes_to_the_dead_letter_topic_and_the_rest_
     db_url: str, store_settings: StoreSettings
 ) -> None:
     bus = MemoryBus(source="/tests")
-    far = position(525_000_002, 0, -8.0, 115.0).model_copy(update={"event_time": LAST_DAY})
+    far = unchecked(position(525_000_002, 0, -8.0, 115.0), event_time=LAST_DAY)
     sink = StoreSink(bus, store_settings)
     await sink.write_durably(
         records_of(
@@ -69,7 +70,7 @@ async def test_the_running_sink_dead_letters_a_position_dated_9999_and_commits_p
     db_url: str, store_settings: StoreSettings
 ) -> None:
     bus = MemoryBus(source="/tests")
-    far = position(525_000_002, 0, -8.0, 115.0).model_copy(update={"event_time": LAST_DAY})
+    far = unchecked(position(525_000_002, 0, -8.0, 115.0), event_time=LAST_DAY)
     await bus.publish_many([Outgoing(Topic.AIS_POSITIONS, "525000002", far)])
     await bus.publish_many(
         [Outgoing(Topic.AIS_POSITIONS, "525000001", position(525_000_001, 1, -8.0, 115.0))]
@@ -164,12 +165,8 @@ async def test_a_report_from_far_in_the_future_never_freezes_the_vessel(
 ) -> None:
     mmsi = 525_000_005
     now = datetime.now(UTC).replace(microsecond=0)
-    future = position(mmsi, 0, -7.0, 114.0).model_copy(
-        update={"event_time": now + timedelta(hours=20)}
-    )
-    recent = position(mmsi, 0, -8.0, 115.0).model_copy(
-        update={"event_time": now - timedelta(seconds=60)}
-    )
+    future = replace(position(mmsi, 0, -7.0, 114.0), event_time=now + timedelta(hours=20))
+    recent = replace(position(mmsi, 0, -8.0, 115.0), event_time=now - timedelta(seconds=60))
     sink = StoreSink(MemoryBus(source="/tests"), store_settings)
     for report in (future, recent):  # two batches, in arrival order
         await sink.write_durably(records_of([Outgoing(Topic.AIS_POSITIONS, str(mmsi), report)]))
@@ -188,9 +185,7 @@ async def test_a_vessel_frozen_by_an_old_future_dated_row_is_freed(
         "INSERT INTO vessels (mmsi, time, lat, lon) VALUES (%s, %s, 0, 0)",
         (mmsi, now + timedelta(days=400)),
     )
-    recent = position(mmsi, 0, -8.0, 115.0).model_copy(
-        update={"event_time": now - timedelta(seconds=60)}
-    )
+    recent = replace(position(mmsi, 0, -8.0, 115.0), event_time=now - timedelta(seconds=60))
     sink = StoreSink(MemoryBus(source="/tests"), store_settings)
     await sink.write_durably(records_of([Outgoing(Topic.AIS_POSITIONS, str(mmsi), recent)]))
     await sink.close()

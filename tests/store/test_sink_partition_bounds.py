@@ -10,6 +10,7 @@ import contextlib
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from msgspec.structs import replace
 
 from bus.base import Outgoing
 from bus.deadletter import replay_of
@@ -34,7 +35,7 @@ async def partition_days(conn: Conn, table: str) -> set[date]:
 
 
 def at(mmsi: int, when: datetime) -> Outgoing:
-    report = position(mmsi, 0, -8.0, 115.0).model_copy(update={"event_time": when})
+    report = replace(position(mmsi, 0, -8.0, 115.0), event_time=when)
     return Outgoing(Topic.AIS_POSITIONS, str(mmsi), report)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from msgspec.structs import replace
 
 from bus.base import Outgoing, Record
 from bus.memory import MemoryBus
@@ -135,9 +136,7 @@ async def test_a_day_without_a_partition_is_created_not_failed(
     db_url: str, store_settings: StoreSettings
 ) -> None:
     sink = sink_for(store_settings)
-    far = position(525_000_002, 0, -8.0, 115.0).model_copy(
-        update={"event_time": T0.replace(year=2024)}
-    )
+    far = replace(position(525_000_002, 0, -8.0, 115.0), event_time=T0.replace(year=2024))
     late_alert = alert("525000002", 0).model_copy(
         update={"started_at": T0.replace(year=2019), "updated_at": T0.replace(year=2019)}
     )
@@ -169,7 +168,7 @@ async def test_unreadable_records_go_to_the_dead_letter_topic_without_stopping(
             Outgoing(
                 Topic.AIS_POSITIONS,
                 "4",
-                position(525_000_004, 2, -8.0, 115.0).model_copy(update={"lat": None, "lon": None}),
+                replace(position(525_000_004, 2, -8.0, 115.0), lat=None, lon=None),
             )
         ],
         9,
