@@ -1,4 +1,5 @@
-"""Wire and API schemas of Lookout (pydantic v2). Imports nothing else of ours."""
+"""Wire and API schemas of Lookout: msgspec Structs for the AIS wire events
+(``schemas.wire_event``), pydantic v2 for the rest. Imports nothing else of ours."""
 
 from schemas.ais import PositionReport, RejectReason, RejectRecord, StaticReport
 from schemas.alerts import Alert, AlertChange, AlertRule, AlertStatus, Severity, alert_id
