@@ -13,6 +13,7 @@ pinned to one core (the Tansu broker, started first, is not pinned):
   5. bare aiokafka: an ``AIOKafkaProducer`` (acks=all, the bus's linger and batch size)
      sending the very records of (4) -- same topics' partition counts, keys, values and
      headers -- to the same broker, ``send`` per record and the futures awaited per 1,000
+  -  KafkaBus publish only: our bus sending those records already encoded (its share of 4)
 Each path is timed in wall-clock seconds and in this process's CPU seconds
 (``time.process_time``; on a shared machine the wall clock counts other processes' time,
 CPU time does not, but it does not count the broker's either). Targets (issue 13):
@@ -39,7 +40,7 @@ import pyais  # noqa: E402
 from aiokafka import AIOKafkaProducer  # noqa: E402
 
 from bus import BusSettings  # noqa: E402
-from bus.base import Record  # noqa: E402
+from bus.base import Outgoing, Record  # noqa: E402
 from bus.kafka import KafkaBus  # noqa: E402
 from bus.memory import MemoryBus  # noqa: E402
 from ingest.decoder import AisDecoder, AisEvent  # noqa: E402
@@ -174,6 +175,21 @@ async def bench_bare_kafka(settings: BusSettings, records: Sequence[Record]) -> 
     return timing
 
 
+async def bench_bus_publish_only(settings: BusSettings, records: Sequence[Record]) -> Timing:
+    """Lookout's own Kafka bus sending ``records`` already encoded (``Outgoing.raw``, the
+    way the publisher hands them over), ``BATCH`` per ``publish_many``: its share of (4)."""
+    prefix = "bus."
+    messages = [
+        Outgoing(prefix + r.topic, r.key, None, raw=r.value, headers=r.headers) for r in records
+    ]
+    async with KafkaBus(settings, source="/bench") as bus:
+        await bus.ensure_topics(prefix + t for t in TOPICS)
+        with Timing() as timing:
+            for first in range(0, len(messages), BATCH):
+                await bus.publish_many(messages[first : first + BATCH])
+    return timing
+
+
 def line(
     name: str, count: int, timing: Timing, bare: Timing | None, unit: str = "sentences"
 ) -> None:
@@ -241,6 +257,8 @@ def run(tmp: Path, repeat: int, broker: TansuBroker | None) -> None:
     bare_kafka = asyncio.run(bench_bare_kafka(settings, records))
     line("bare aiokafka (same bytes)", len(records), bare_kafka, None, unit="records")
     print(f"{'':26s} ({len(records)} records for {lines} lines)")
+    bus_only = asyncio.run(bench_bus_publish_only(settings, records))
+    line("KafkaBus publish only", len(records), bus_only, None, unit="records")
     line("lookout file -> Kafka", lines, kafka, bare)
     print(
         f"{'':26s} file -> Kafka / bare aiokafka: wall "
