@@ -194,16 +194,21 @@ class ReportPage(BaseModel):
     next_cursor: str | None
 
 
-class GeofenceIn(BaseModel):
+class ZoneProperties(BaseModel):
+    """What a zone is, apart from its shape (a GeoJSON Feature's properties)."""
+
+    name: str = Field(min_length=1, max_length=200, examples=["Lombok Strait TSS"])
+    kind: ZoneKind
+    rules: GeofenceRules = Field(default_factory=GeofenceRules)
+    active: bool = True
+
+
+class GeofenceIn(ZoneProperties):
     """A zone: a GeoJSON Polygon or MultiPolygon (WGS 84) and the alerts it raises."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, examples=["Lombok Strait TSS"])
-    kind: ZoneKind
     geometry: PolygonGeometry
-    rules: GeofenceRules = Field(default_factory=GeofenceRules)
-    active: bool = True
 
 
 class GeofenceOut(BaseModel):

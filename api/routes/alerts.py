@@ -106,9 +106,9 @@ async def one(caller: AnyRole, db: Db, alert_id: AlertIdPath, request: Request) 
         other = await vessel(db, mmsis[1])
         detail["other_vessel"] = Vessel.model_validate(other) if other else None
     if row["geofence_id"]:
-        from store.config_queries import get_geofence
+        from store.config_queries import GEOFENCES, get_config
 
-        zone = await get_geofence(db, row["geofence_id"])
+        zone = await get_config(db, GEOFENCES, row["geofence_id"])
         if zone is not None:
             detail["zone"] = {
                 "type": "Feature",

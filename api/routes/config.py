@@ -10,7 +10,7 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import shapely
 import shapely.validation
@@ -27,31 +27,42 @@ from api.models import (
     WatchlistIn,
     WatchlistOut,
     WatchlistPage,
+    ZoneProperties,
 )
 from api.pagination import decode_cursor, encode_cursor
 from api.settings import ApiSettings
 from bus.base import Outgoing
-from schemas.config import Geofence, GeofenceRules, PolygonGeometry, WatchlistEntry, ZoneKind
+from schemas.config import Geofence, PolygonGeometry, WatchlistEntry
 from schemas.topics import Topic
-from store.config_queries import (
-    get_geofence,
-    get_watchlist_entry,
-    list_geofences,
-    list_watchlist,
-)
+from store.config_queries import GEOFENCES, WATCHLIST, ConfigTable, get_config, list_config
 
 router = APIRouter(tags=["configuration"])
 
 ObjectId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+PageLimit = Annotated[int, Query(ge=1, le=1000)]
+Cursor = Annotated[str | None, Query(max_length=200)]
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_WATCHLIST_BATCH = 5000
+Out = TypeVar("Out", bound=BaseModel)
 
 
-class ZoneProperties(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    kind: ZoneKind
-    rules: GeofenceRules = Field(default_factory=GeofenceRules)
-    active: bool = True
+async def _page(
+    db: Db, table: ConfigTable, model: type[Out], limit: int, cursor: str | None
+) -> tuple[list[Out], str | None]:
+    """One page of a config table, and the cursor of the next (None on the last)."""
+    after = str(decode_cursor(cursor, 1)[0]) if cursor else None
+    items = [
+        model.model_validate(r) for r in await list_config(db, table, after=after, limit=limit)
+    ]
+    last = getattr(items[-1], table.key) if len(items) == limit else None
+    return items, encode_cursor(last) if last is not None else None
+
+
+async def _one(db: Db, table: ConfigTable, model: type[Out], object_id: str) -> Out:
+    row = await get_config(db, table, object_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {table.what} {object_id!r}")
+    return model.model_validate(row)
 
 
 class GeofenceFeature(BaseModel):
@@ -111,27 +122,15 @@ async def _publish_geofence(
 
 @router.get("/geofences", response_model=GeofencePage)
 async def geofences(
-    caller: AnyRole,
-    db: Db,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    caller: AnyRole, db: Db, limit: PageLimit = 100, cursor: Cursor = None
 ) -> GeofencePage:
-    after = str(decode_cursor(cursor, 1)[0]) if cursor else None
-    items = [
-        GeofenceOut.model_validate(r) for r in await list_geofences(db, after=after, limit=limit)
-    ]
-    more = len(items) == limit
-    return GeofencePage(
-        items=items, next_cursor=encode_cursor(items[-1].geofence_id) if more else None
-    )
+    items, next_cursor = await _page(db, GEOFENCES, GeofenceOut, limit, cursor)
+    return GeofencePage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/geofences/{geofence_id}", response_model=GeofenceOut)
 async def geofence(caller: AnyRole, db: Db, geofence_id: ObjectId) -> GeofenceOut:
-    row = await get_geofence(db, geofence_id)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no geofence {geofence_id!r}")
-    return GeofenceOut.model_validate(row)
+    return await _one(db, GEOFENCES, GeofenceOut, geofence_id)
 
 
 @router.post("/geofences", response_model=GeofenceOut, status_code=status.HTTP_201_CREATED)
@@ -170,27 +169,15 @@ async def delete_geofence(caller: Analyst, db: Db, bus: BusDep, geofence_id: Obj
 
 @router.get("/watchlist", response_model=WatchlistPage)
 async def watchlist(
-    caller: AnyRole,
-    db: Db,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    caller: AnyRole, db: Db, limit: PageLimit = 100, cursor: Cursor = None
 ) -> WatchlistPage:
-    after = str(decode_cursor(cursor, 1)[0]) if cursor else None
-    items = [
-        WatchlistOut.model_validate(r) for r in await list_watchlist(db, after=after, limit=limit)
-    ]
-    more = len(items) == limit
-    return WatchlistPage(
-        items=items, next_cursor=encode_cursor(items[-1].entry_id) if more else None
-    )
+    items, next_cursor = await _page(db, WATCHLIST, WatchlistOut, limit, cursor)
+    return WatchlistPage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/watchlist/{entry_id}", response_model=WatchlistOut)
 async def watchlist_entry(caller: AnyRole, db: Db, entry_id: ObjectId) -> WatchlistOut:
-    row = await get_watchlist_entry(db, entry_id)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no watchlist entry {entry_id!r}")
-    return WatchlistOut.model_validate(row)
+    return await _one(db, WATCHLIST, WatchlistOut, entry_id)
 
 
 def _entry(entry_id: str, item: WatchlistIn, agency: str, now: datetime) -> WatchlistEntry:
