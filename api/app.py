@@ -72,7 +72,13 @@ def create_app(
         hub: LiveAlerts | None = None
         if database is not None:
             await database.open()
-            hub = LiveAlerts(database, bus, app_settings.sse_queue_size, app_settings.sse_poll_s)
+            hub = LiveAlerts(
+                database,
+                bus,
+                app_settings.sse_queue_size,
+                app_settings.sse_poll_s,
+                app_settings.sse_settle_s,
+            )
             await hub.start()
         app.state.live = hub
         try:

@@ -10,8 +10,14 @@ A reconnecting browser sends ``Last-Event-ID`` and is first served from the data
 
 Change numbers are taken inside write transactions, so a number can become visible after a
 higher one (two writers committing out of order). The hub therefore re-reads numbers it
-saw within the last ``SETTLE_S`` and only then moves its cursor past them: a late commit
-is delivered, at worst once more than needed (clients update alerts by id).
+saw within the last ``sse_settle_s`` and only then moves its cursor past them, so a late
+commit is still delivered.
+
+Exactly once per client, across the seam between a resuming client's backlog and the live
+changes the others are following: each client remembers what it was sent above its own
+settled point and drops a repeat. A client resuming from an older Last-Event-ID rewinds
+its agency's read to that id; the rows read again are offered to every client of the
+agency, and only the one that has not had them takes them.
 
 A client whose queue is full (a stalled browser) is disconnected rather than allowed to
 slow the others; it reconnects with its Last-Event-ID and resumes from the database.
@@ -37,8 +43,6 @@ from store.alert_queries import alerts_changed_after, last_change_seq
 
 log = structlog.get_logger(__name__)
 
-SETTLE_S = 5.0
-"""Longest a write transaction of alerts is expected to stay open (the sink's batch)."""
 READ_LIMIT = 1000
 CLIENTS = Gauge("lookout_sse_clients", "Live-stream clients connected")
 DROPPED = Counter("lookout_sse_clients_dropped_total", "Clients cut off for falling behind")
@@ -48,11 +52,18 @@ DROPPED = Counter("lookout_sse_clients_dropped_total", "Clients cut off for fall
 class LiveClient:
     agency: str
     after_seq: int
+    """Every change up to this number was delivered or is not wanted (before the client's
+    start); it moves up as its agency's changes settle."""
     queue: asyncio.Queue[tuple[int, str] | None]
     overflowed: bool = False
+    sent: set[int] = field(default_factory=set)
+    """Changes above ``after_seq`` already delivered: a repeat of one is dropped."""
+
+    def wants(self, seq: int) -> bool:
+        return not self.overflowed and seq > self.after_seq and seq not in self.sent
 
     def offer(self, seq: int, data: str) -> None:
-        if self.overflowed or seq <= self.after_seq:
+        if not self.wants(seq):
             return
         try:
             self.queue.put_nowait((seq, data))
@@ -62,21 +73,42 @@ class LiveClient:
             with contextlib.suppress(asyncio.QueueEmpty):
                 self.queue.get_nowait()  # room for the end-of-stream marker
             self.queue.put_nowait(None)
+            return
+        self.sent.add(seq)
+
+    def settle(self, settled: int) -> None:
+        """Nothing at or below ``settled`` can still arrive: forget what was sent there."""
+        if settled > self.after_seq:
+            self.after_seq = settled
+            self.sent = {seq for seq in self.sent if seq > settled}
 
 
 @dataclass(eq=False)
 class _Agency:
+    settled: int
+    """Every change up to this number has been read (no writer still holds a lower one)."""
     cursor: int
+    """The next read starts after this number: ``settled``, or lower while a resuming
+    client's backlog is still to be read."""
     recent: dict[int, float] = field(default_factory=dict)
+    """Numbers above ``settled`` already seen, with when they were first seen."""
     clients: set[LiveClient] = field(default_factory=set)
 
 
 class LiveAlerts:
-    def __init__(self, database: ApiDatabase, bus: Bus | None, queue_size: int, poll_s: float):
+    def __init__(
+        self,
+        database: ApiDatabase,
+        bus: Bus | None,
+        queue_size: int,
+        poll_s: float,
+        settle_s: float = 5.0,
+    ):
         self.database = database
         self.bus = bus
         self.queue_size = queue_size
         self.poll_s = poll_s
+        self.settle_s = settle_s
         self._agencies: dict[str, _Agency] = {}
         self._joining: list[LiveClient] = []
         self._wake = asyncio.Event()
@@ -148,7 +180,9 @@ class LiveAlerts:
         for client in joining:
             group = self._agencies.get(client.agency)
             if group is None:
-                group = self._agencies[client.agency] = _Agency(cursor=client.after_seq)
+                group = self._agencies[client.agency] = _Agency(
+                    settled=client.after_seq, cursor=client.after_seq
+                )
             group.cursor = min(group.cursor, client.after_seq)
             group.clients.add(client)
         for agency, group in list(self._agencies.items()):
@@ -161,25 +195,29 @@ class LiveAlerts:
         while True:
             async with self.database.session(agency) as conn:
                 rows = await alerts_changed_after(conn, after, READ_LIMIT)
-            fresh = [r for r in rows if r["change_seq"] not in group.recent]
-            for row in fresh:
+            for row in rows:
                 seq = int(row["change_seq"])
-                group.recent[seq] = now
-                data = Alert.model_validate(row).model_dump_json()
-                for client in list(group.clients):
-                    client.offer(seq, data)
-            self._settle(group, now)
+                if seq > group.settled:
+                    group.recent.setdefault(seq, now)
+                takers = [c for c in group.clients if c.wants(seq)]
+                if takers:
+                    data = Alert.model_validate(row).model_dump_json()
+                    for client in takers:
+                        client.offer(seq, data)
             if len(rows) < READ_LIMIT:
-                return
-            after = int(rows[-1]["change_seq"])
-
-    @staticmethod
-    def _settle(group: _Agency, now: float) -> None:
-        for seq in sorted(group.recent):
-            if now - group.recent[seq] < SETTLE_S:
                 break
-            group.cursor = max(group.cursor, seq)
+            after = int(rows[-1]["change_seq"])
+        self._settle(group, now)
+
+    def _settle(self, group: _Agency, now: float) -> None:
+        for seq in sorted(group.recent):
+            if now - group.recent[seq] < self.settle_s:
+                break
+            group.settled = max(group.settled, seq)
             del group.recent[seq]
+        group.cursor = group.settled
+        for client in group.clients:
+            client.settle(group.settled)
 
 
 def event_of(item: tuple[int, str]) -> dict[str, Any]:

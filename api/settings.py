@@ -75,6 +75,13 @@ class ApiSettings(BaseSettings):
         description="The live stream reads the database at least this often, seconds, even "
         "when the bus says nothing (decisions made through another API instance).",
     )
+    sse_settle_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="The live stream re-reads alert changes this recent, seconds, so that a "
+        "change committed after a higher-numbered one is still delivered: the longest a "
+        "writer's transaction stays open (the sink's batch).",
+    )
 
 
 class OpsSettings(BaseSettings):

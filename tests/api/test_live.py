@@ -11,14 +11,14 @@ import pytest
 from prometheus_client import REGISTRY
 
 from api.settings import ApiSettings
-from bus.base import Outgoing
+from bus.base import Bus, Outgoing
 from bus.memory import MemoryBus
 from schemas.alerts import Alert, AlertRule, Severity
 from schemas.topics import Topic
 from store.api_keys import Role
 from store.settings import StoreSettings
 from tests.api.conftest import running_sink
-from tests.api.sse import open_stream
+from tests.api.sse import EventStream, open_stream
 from tests.api.support import ApiServer, eventually, serve_api
 
 pytestmark = pytest.mark.postgres
@@ -137,3 +137,69 @@ async def test_a_stalled_client_is_cut_off_and_the_others_go_on(
 
 def _dropped() -> float:
     return REGISTRY.get_sample_value("lookout_sse_clients_dropped_total") or 0.0
+
+
+def _ids(stream: EventStream) -> list[str]:
+    return [e.data["alert_id"] for e in stream.seen]
+
+
+async def test_a_resuming_client_gets_its_backlog_once_and_the_others_no_repeat(
+    db_url: str, store_settings: StoreSettings
+) -> None:
+    """A follows the live changes; B of the same agency comes back with an older
+    Last-Event-ID after those changes settled (settle time 0: every change read is final),
+    so the hub reads them again for B. B gets each once, A none twice."""
+    bus = MemoryBus(source="/tests/api")
+    await bus.start()
+    await bus.ensure_topics(list(Topic))
+    try:
+        async with (
+            running_sink(bus, store_settings),
+            serve_api(db_url, ApiSettings(sse_settle_s=0), bus) as api,
+        ):
+            a = await api.client("BAKAMLA", Role.WATCH)
+            b = await api.client("BAKAMLA", Role.WATCH)
+            x1, x2, x3 = alert("525000021"), alert("525000022"), alert("525000023")
+            async with a, b, open_stream(a) as a_stream:
+                await _publish(bus, x1)
+                first = await a_stream.until(str(x1.alert_id))
+                await _publish(bus, x2)
+                await a_stream.until(str(x2.alert_id))
+                resume = {"Last-Event-ID": str(int(first.id or 0) - 1)}
+                async with open_stream(b, resume) as b_stream:
+                    await b_stream.until(str(x2.alert_id))
+                    await _publish(bus, x3)
+                    await a_stream.until(str(x3.alert_id))
+                    await b_stream.until(str(x3.alert_id))
+            expected = [str(x.alert_id) for x in (x1, x2, x3)]
+            assert _ids(a_stream) == expected
+            assert _ids(b_stream) == expected
+    finally:
+        await bus.stop()
+
+
+async def test_a_resuming_client_gets_a_change_the_others_have_just_had(
+    live_api: ApiServer,
+) -> None:
+    """The change is still settling (seen less than sse_settle_s ago) when B resumes from
+    before it: B gets it all the same, and A not twice."""
+    assert live_api.bus is not None
+    a = await live_api.client("BAKAMLA", Role.WATCH)
+    b = await live_api.client("BAKAMLA", Role.WATCH)
+    x1, x2 = alert("525000031"), alert("525000032")
+    async with a, b, open_stream(a) as a_stream:
+        await _publish(live_api.bus, x1)
+        first = await a_stream.until(str(x1.alert_id))
+        resume = {"Last-Event-ID": str(int(first.id or 0) - 1)}
+        async with open_stream(b, resume) as b_stream:
+            await b_stream.until(str(x1.alert_id), timeout_s=8)
+            await _publish(live_api.bus, x2)
+            await a_stream.until(str(x2.alert_id))
+            await b_stream.until(str(x2.alert_id))
+    assert _ids(a_stream) == _ids(b_stream) == [str(x1.alert_id), str(x2.alert_id)]
+
+
+async def _publish(bus: Bus, *alerts: Alert) -> None:
+    await bus.publish_many(
+        [Outgoing(Topic.FUSION_ALERTS.value, str(a.alert_id), a) for a in alerts]
+    )
