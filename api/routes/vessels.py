@@ -105,7 +105,7 @@ async def in_area(
     caller: Analyst, db: Db, settings: Settings, question: AreaQuestion
 ) -> list[Presence]:
     """Vessels with at least one position inside the polygon during [start, end): first
-    and last seen there, and how many positions. Read through the grid-cell index."""
+    and last seen there, and how many positions. Read through the H3 cell index."""
     start, end = window(question.start, question.end, settings)
     try:
         found = await vessels_in_area(db, question.geometry, start, end)

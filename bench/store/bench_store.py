@@ -32,6 +32,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from store import timeseries
+from store.cells import cell_of
 from store.db import Conn, connect
 from store.decode import DecodedBatch
 from store.embedded import EmbeddedPostgres
@@ -103,6 +104,7 @@ def position_batches(
                     True,
                     "ship",
                     "ID",
+                    cell_of(fleet.lat[i], fleet.lon[i]),
                 )
             )
             produced += 1
