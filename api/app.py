@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.assets.nearest import RouteFinder
+from api.cop_cache import CopCache
 from api.db import ApiDatabase
 from api.health import HealthRegistry
 from api.live import LiveAlerts
@@ -103,6 +104,7 @@ def create_app(
     app.state.bus = bus
     app.state.settings = app_settings
     app.state.route_finder = route_finder  # nearest help by sea (lookout wires fusion's)
+    app.state.cop_cache = CopCache(app_settings.cop_cache_s)
     app.include_router(ops_router(health))
     app.include_router(v1_router())
     app.mount("/page", StaticFiles(directory=PAGE_DIR), name="page")

@@ -75,6 +75,15 @@ class ApiSettings(BaseSettings):
         description="The live stream reads the database at least this often, seconds, even "
         "when the bus says nothing (decisions made through another API instance).",
     )
+    cop_cache_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="A common operating picture built for an agency's question is served to "
+        "that agency's requests for the same question for this long, seconds (the "
+        "whole region is 4 MB of GeoJSON; many watch floors ask every few seconds). 0: "
+        "every request builds its own.",
+    )
     sse_settle_s: float = Field(
         default=5.0,
         ge=0,

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from api.common import WHOLE_WORLD, BboxQuery, parse_bbox
+from api.cop_cache import CopCache
 from api.deps import AnyRole, Db
 from store.cop import cop_vessels_geojson, zones_geojson
+from store.db import Conn
 
 router = APIRouter(prefix="/cop", tags=["common operating picture"])
 
@@ -47,6 +49,7 @@ _FEATURES = {
 
 @router.get("/vessels", response_class=Response, responses=_FEATURES)  # type: ignore[arg-type]
 async def cop_vessels(
+    request: Request,
     caller: AnyRole,
     db: Db,
     bbox: BboxQuery = None,
@@ -58,10 +61,17 @@ async def cop_vessels(
 ) -> Response:
     """Latest position of every vessel in the box (default: everywhere), newest first:
     identity, ship type, course, speed, heading, seconds since seen and the count of open
-    alerts the caller may see. Built by PostgreSQL (json_agg), fast for the whole region."""
+    alerts the caller may see. Built by PostgreSQL as GeoJSON text, and kept for
+    LOOKOUT_COP_CACHE_S (1 s) for the caller's agency asking the same question."""
     box = parse_bbox(bbox) or WHOLE_WORLD
-    oldest = datetime.now(UTC) - timedelta(seconds=max_age_s) if max_age_s else None
-    body = await cop_vessels_geojson(db, box, oldest=oldest, limit=limit)
+
+    async def build(conn: Conn) -> str:
+        oldest = datetime.now(UTC) - timedelta(seconds=max_age_s) if max_age_s else None
+        return await cop_vessels_geojson(conn, box, oldest=oldest, limit=limit)
+
+    cache: CopCache = request.app.state.cop_cache
+    question = (box.min_lon, box.min_lat, box.max_lon, box.max_lat, max_age_s, limit)
+    body = await cache.get(db, caller.agency, question, build)
     return Response(body, media_type=GEOJSON)
 
 

@@ -274,7 +274,45 @@ async def fanout(owner_url: str, clients: int, alerts: int) -> tuple[float, floa
     return statistics.median(ms), percentile(ms, 0.99), len(ms)
 
 
-async def run(positions: int, vessels: int, runs: int, clients: int) -> None:
+async def cop_over_http(
+    owner_url: str, cache_s: float, floors: int, seconds: float
+) -> tuple[float, float, int]:
+    """``floors`` watch floors of one agency each asking for the whole-region COP over
+    HTTP, one request after another, for ``seconds``: latency of every request."""
+    from tests.api.support import serve_api
+
+    samples: list[float] = []
+    async with serve_api(owner_url, ApiSettings(api_db_pool_size=20, cop_cache_s=cache_s)) as api:
+        async with await connect(owner_url) as conn:
+            key = (await create_key(conn, "B", Role.WATCH)).secret
+        http = httpx.AsyncClient(base_url=api.base_url, headers={"X-API-Key": key}, timeout=None)
+        bbox = ",".join(
+            str(x)
+            for x in (
+                WHOLE_REGION.min_lon,
+                WHOLE_REGION.min_lat,
+                WHOLE_REGION.max_lon,
+                WHOLE_REGION.max_lat,
+            )
+        )
+        await http.get("/v1/cop/vessels", params={"bbox": bbox})  # connections, first build
+        deadline = time.monotonic() + seconds
+
+        async def floor() -> None:
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                response = await http.get("/v1/cop/vessels", params={"bbox": bbox})
+                assert response.status_code == 200, response.text
+                samples.append((time.perf_counter() - started) * 1000)
+
+        await asyncio.gather(*(floor() for _ in range(floors)))
+        await http.aclose()
+    return statistics.median(samples), percentile(samples, 0.99), len(samples)
+
+
+async def run(
+    positions: int, vessels: int, runs: int, clients: int, floors: int, seconds: float
+) -> None:
     with tempfile.TemporaryDirectory(prefix="lookout-bench-api-") as folder:
         os.chmod(folder, 0o755)
         server = EmbeddedPostgres(Path(folder) / "pg")
@@ -298,6 +336,20 @@ async def run(positions: int, vessels: int, runs: int, clients: int) -> None:
                 console.print(await query_figures(url, api_db, vessels, runs))
             finally:
                 await api_db.close()
+            table = Table(
+                "COP over HTTP, whole region, agency B",
+                "requests",
+                "p50 ms",
+                "p99 ms",
+                title=f"{floors} watch floors asking one after another for {seconds:g} s",
+            )
+            for label, cache_s in (("no cache (every request builds)", 0.0), ("1 s cache", 1.0)):
+                p50, p99, n = await cop_over_http(url, cache_s, floors, seconds)
+                table.add_row(label, str(n), f"{p50:.1f}", f"{p99:.1f}")
+                console.print(
+                    f"COP over HTTP, {label}: {n} requests, p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+                )
+            console.print(table)
             p50, p99, n = await fanout(url, clients, 20)
             console.print(
                 f"SSE fan-out to {clients} clients: {n} deliveries, publish -> client "
@@ -312,13 +364,15 @@ def main(
     vessels: int = typer.Option(10_000, help="Vessels."),
     runs: int = typer.Option(100, help="Timed runs per query and setting."),
     clients: int = typer.Option(200, help="SSE clients for the fan-out."),
+    floors: int = typer.Option(4, help="Watch floors asking for the COP over HTTP at once."),
+    seconds: float = typer.Option(10.0, help="How long the watch floors ask, seconds."),
 ) -> None:
     os.sched_setaffinity(0, {1})
     console.print(
         f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
         "benchmark pinned to core 1, PostgreSQL unpinned"
     )
-    asyncio.run(run(positions, vessels, runs, clients))
+    asyncio.run(run(positions, vessels, runs, clients, floors, seconds))
 
 
 if __name__ == "__main__":
