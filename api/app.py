@@ -67,6 +67,7 @@ def create_app(
     without, only the operations endpoints answer and /v1 says 503."""
 
     app_settings = settings or ApiSettings()
+    cop_cache = CopCache(database, app_settings.cop_cache_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -87,6 +88,7 @@ def create_app(
         finally:
             if hub is not None:
                 await hub.stop()
+            await cop_cache.close()
             if database is not None:
                 await database.close()
 
@@ -104,7 +106,7 @@ def create_app(
     app.state.bus = bus
     app.state.settings = app_settings
     app.state.route_finder = route_finder  # nearest help by sea (lookout wires fusion's)
-    app.state.cop_cache = CopCache(app_settings.cop_cache_s)
+    app.state.cop_cache = cop_cache
     app.include_router(ops_router(health))
     app.include_router(v1_router())
     app.mount("/page", StaticFiles(directory=PAGE_DIR), name="page")
