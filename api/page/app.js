@@ -29,9 +29,15 @@ const MAX_LABELS = 300;
 // Hit-testing grid: cells of this many degrees (about 28 km; tens of vessels each at most).
 const CELL_DEG = 0.25;
 const CLICK_RADIUS_PX = 10;
-// The COP is fetched again every 10 s, or every refresh_s seconds given in the page's
-// address (/?refresh_s=30 on a slow link).
+// The COP is refreshed every 10 s, or every refresh_s seconds given in the page's address
+// (/?refresh_s=30 on a slow link): as the vessels heard since the last refresh (and
+// DELTA_MARGIN_S before, for reports still on their way to the store), whole every
+// FULL_EVERY refreshes: a report that reached the store later than the margin, and a
+// vessel gone from it, show by then. 10,000 vessels are about 4 MB of GeoJSON: a watch
+// floor's link should not carry that every 10 seconds.
 const REFRESH_MS = 1000 * (Number(new URLSearchParams(location.search).get("refresh_s")) || 10);
+const DELTA_MARGIN_S = 30;
+const FULL_EVERY = 6;
 
 const state = {
   lang: localStorage.getItem("lookout.lang") || "en",
@@ -66,11 +72,11 @@ const ctx = canvas.getContext("2d", { alpha: false });
 const worker = new Worker("/page/cop-worker.js");
 const waiting = new Map();
 let asked = 0;
-function ask(kind, url) {
+function ask(kind, url, full) {
   return new Promise((resolve, reject) => {
     asked += 1;
     waiting.set(asked, { resolve, reject });
-    worker.postMessage({ id: asked, kind, url });
+    worker.postMessage({ id: asked, kind, url, full });
   });
 }
 worker.onerror = (event) => { // the worker itself failed: every question waiting fails
@@ -371,15 +377,25 @@ function category(shipType) {
 // The worker fetched and parsed the COP; here it is only swapped in, with a new grid.
 // A refresh that fails leaves the last picture up, marked as not updated with the reason,
 // until one succeeds: an officer must not take a stale picture for a live one.
+const cop = { refreshes: 0, lastAt: 0, busy: false };
 async function refreshVessels() {
+  if (cop.busy) return; // the last one is still on its way (a slow link): not two at once
+  const full = cop.refreshes % FULL_EVERY === 0;
+  const startedAt = Date.now();
+  const heardWithinS = Math.ceil((startedAt - cop.lastAt) / 1000) + DELTA_MARGIN_S;
   let fleet;
+  cop.busy = true;
   try {
-    fleet = await ask("cop", "/v1/cop/vessels");
+    fleet = await ask("cop", full ? "/v1/cop/vessels" : `/v1/cop/vessels?max_age_s=${heardWithinS}`, full);
   } catch (error) {
     state.copError = String(error.message || error);
     renderCount();
     throw error;
+  } finally {
+    cop.busy = false;
   }
+  cop.refreshes += 1;
+  cop.lastAt = startedAt;
   state.copError = null;
   fleet.sx = new Float32Array(fleet.n).fill(NaN);
   fleet.sy = new Float32Array(fleet.n);
@@ -688,6 +704,9 @@ async function start(me) {
   $("who").textContent = `${me.agency} · ${me.role}`;
   $("logout").hidden = false;
   await Promise.all([refreshVessels(), refreshZones(), loadAlerts(), refreshAssets()]);
+  // The fine basemap parsed in the background (the worker) once the picture is up, so that
+  // the first zoom past FINE_LAND_SCALE finds it ready and the first picture never waits.
+  loadLand("fine");
   followAlerts();
   clearInterval(timer);
   timer = setInterval(() => {
@@ -700,9 +719,7 @@ window.addEventListener("resize", resize);
 (async () => {
   await loadLanguage(state.lang);
   resize();
-  // The coarse basemap first; the fine one fetched and parsed in the background (the worker)
-  // so that the first zoom past FINE_LAND_SCALE finds it ready.
-  loadLand("coarse").then(() => loadLand("fine"));
+  loadLand("coarse");
   // Every sprite size drawn ahead, while idle, so no zoom waits for one.
   requestIdleCallback(() => { for (let size = 3; size <= 8; size++) spritesOf(size); });
   const me = await fetch("/v1/me", { credentials: "same-origin" });

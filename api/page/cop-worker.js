@@ -2,16 +2,19 @@
 // megabytes of GeoJSON; the basemap's TopoJSON) and answers with typed arrays, transferred
 // rather than copied. The page's main thread only swaps them in, so a refresh never stalls
 // a pan or a zoom.
+//
+// The COP comes whole ("full") or as the vessels heard lately ("delta", the API's
+// max_age_s): the worker keeps the last picture by MMSI and lays a delta over it.
 "use strict";
 importScripts("/page/categories.js");
 
 self.onmessage = async (event) => {
-  const { id, kind, url } = event.data;
+  const { id, kind, url, full } = event.data;
   try {
     const response = await fetch(url, { credentials: "same-origin" });
     if (!response.ok) { postMessage({ id, status: response.status }); return; }
     const body = await response.json();
-    const answer = kind === "cop" ? fleet(body) : land(body);
+    const answer = kind === "cop" ? fleet(body, full) : land(body);
     postMessage({ id, status: response.status, ...answer.data }, answer.transfer);
   } catch (error) {
     postMessage({ id, status: 0, error: String(error) });
@@ -21,8 +24,12 @@ self.onmessage = async (event) => {
 // Vessels sorted by category, so the page fills each colour over one contiguous range:
 // starts[c] .. starts[c + 1]. Heading in steps of 360 / HEADING_STEPS degrees (the page's
 // sprites), NO_HEADING when unknown (drawn as a dot).
-function fleet(collection) {
-  const features = collection.features;
+let known = new Map(); // MMSI -> the vessel's latest feature
+
+function fleet(collection, full) {
+  if (full) known = new Map();
+  for (const f of collection.features) known.set(f.id, f);
+  const features = [...known.values()];
   const n = features.length;
   const categories = TYPE_COLOURS.length;
   const of = new Uint8Array(n);

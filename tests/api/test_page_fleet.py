@@ -5,7 +5,7 @@ by bench/page (frame times, time to first draw), never asserted here."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -62,12 +62,35 @@ async def test_the_picture_follows_the_store_and_says_when_it_could_not_be_updat
     watch_floor: WatchFloor,
 ) -> None:
     page, api = watch_floor.page, watch_floor.api
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    moved = FIRST_MMSI + 1
     async with await connect(api.db_url) as owner:
-        await fill_fleet(owner, 100, datetime.now(UTC))
+        await fill_fleet(owner, 100, datetime.now(UTC) - timedelta(hours=1))
         await page.goto(api.base_url + "/?refresh_s=1")  # the COP every second
         await watch_floor.sign_in()
         await page.wait_for_function("window.lookout.vesselCount === 100", timeout=20_000)
 
+        # Heard since: a new vessel and a vessel moved come with the next refresh, a delta.
+        await owner.execute(
+            "INSERT INTO vessels (mmsi, name, time, lat, lon) "
+            "VALUES (%s, 'NEW', now(), -8.5, 115.5)",
+            (FIRST_MMSI + 500,),
+        )
+        await owner.execute(
+            "UPDATE vessels SET lat = -7.25, lon = 112.75, time = now() WHERE mmsi = %s",
+            (moved,),
+        )
+        where = f"(f => [f.lon[f.mmsi.indexOf({moved})], f.lat[f.mmsi.indexOf({moved})]])"
+        await page.wait_for_function(
+            f"window.lookout.vesselCount === 101 && {where}(window.lookout.fleet)[0] === 112.75",
+            timeout=20_000,
+        )
+        assert await page.evaluate(f"{where}(window.lookout.fleet)") == [112.75, -7.25]
+        deltas = [url for url in asked if "/v1/cop/vessels?max_age_s=" in url]
+        assert deltas, asked  # not the whole COP every time
+
+        # Gone from the store: gone from the picture at the next whole refresh.
         await owner.execute("DELETE FROM vessels WHERE mmsi >= %s", (FIRST_MMSI + 90,))
         await page.wait_for_function("window.lookout.vesselCount === 90", timeout=20_000)
 
