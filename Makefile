@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install up test lint bench-ingest bench-store bench-webhooks clean
+.PHONY: install up test lint bench-ingest bench-store bench-webhooks bench-page clean
 
 # Two stamps: running Lookout needs only its runtime dependencies; the test extra (the
 # broker, the linters, the type checker ...) comes with `make test`, `make lint` and
@@ -41,6 +41,9 @@ bench-store: $(VENV)/.test-extra
 
 bench-webhooks: $(VENV)/.test-extra
 	$(PY) bench/webhooks/bench_webhooks.py
+
+bench-page: $(VENV)/.test-extra
+	$(PY) bench/page/bench_page.py
 
 clean:
 	rm -rf $(VENV) .lookout .pytest_cache .mypy_cache .ruff_cache
