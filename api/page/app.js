@@ -5,7 +5,8 @@
 // - vessels are stamped as small pre-rendered sprites straight into one pixel buffer, put
 //   on the canvas in one drawImage: measured in headless chromium (software raster), one
 //   canvas path per colour of 10,000 triangles took about 100 ms a frame to rasterise,
-//   the pixel buffer keeps 60 frames a second (bench/page);
+//   while with the pixel buffer 10,000 vessels pan at the empty map's frame rate
+//   (bench/RESULTS.md, "Watch-floor page");
 // - vessels arrive sorted by ship-type category (one colour over a contiguous range), with
 //   screen coordinates computed in the same pass (no object or array per vessel per frame);
 // - land is one Path2D in degrees, built once, drawn through the canvas transform;
@@ -68,7 +69,7 @@ const $ = (id) => document.getElementById(id);
 const canvas = $("map");
 const ctx = canvas.getContext("2d", { alpha: false });
 
-// --- The worker: one request at a time per id, answered with typed arrays.
+// --- The worker: each question numbered, its answer (typed arrays) matched by number.
 const worker = new Worker("/page/cop-worker.js");
 const waiting = new Map();
 let asked = 0;

@@ -21,7 +21,7 @@ from store.settings import StoreSettings
 from store.sink import StoreSink
 from tests.api.support import ApiServer, serve_api
 from tests.store.conftest import conn, db_url, empty_db_url, store_settings
-from tests.support.browser import chromium
+from tests.support.browser import check_browser, chromium
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -95,8 +95,15 @@ def save_artifact(name: str, png: bytes) -> None:
         shutil.copy(ARTIFACTS / name, DOCS / name)
 
 
+@pytest.fixture(scope="session")
+def browser_installed() -> None:
+    """Skips (or fails, under LOOKOUT_REQUIRE_BROWSER=1) before any server is started
+    (session scope: set up before the session's PostgreSQL)."""
+    check_browser()
+
+
 @pytest.fixture
-async def watch_floor(live_api: ApiServer) -> AsyncIterator[WatchFloor]:
+async def watch_floor(browser_installed: None, live_api: ApiServer) -> AsyncIterator[WatchFloor]:
     """The page loaded (not yet signed in) in a 1400x850 window."""
     async with chromium() as browser:
         page = await browser.new_page(viewport={"width": 1400, "height": 850})
