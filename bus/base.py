@@ -97,7 +97,9 @@ class Outgoing:
     """A message to publish. ``payload=None`` is a tombstone (delete ``key`` from a table),
     unless ``raw`` holds bytes: then ``raw`` and ``headers`` are sent as they are (the
     dead-letter topic keeps a refused record's original bytes and headers for replay).
-    ``headers`` are extra headers passed through after the CloudEvents ones (trace ids)."""
+    ``headers`` are extra headers passed through after the CloudEvents ones (trace ids).
+    ``partition`` sends it to that partition instead of the key's (fusion's watermark
+    markers address every partition of its cell topic)."""
 
     topic: str
     key: str | None
@@ -106,6 +108,7 @@ class Outgoing:
     subject: str | None = None
     headers: tuple[tuple[str, bytes], ...] = ()
     raw: bytes | None = None
+    partition: int | None = None
 
     def encode(self, source: str) -> tuple[bytes | None, list[tuple[str, bytes]]]:
         if self.payload is None:
@@ -272,6 +275,10 @@ class Bus(_StartStop):
     @abstractmethod
     async def ensure_topics(self, topics: Iterable[str]) -> None:
         """Create topics that do not exist (compacted ones with cleanup.policy=compact)."""
+
+    @abstractmethod
+    async def partition_count(self, topic: str) -> int:
+        """How many partitions ``topic`` has (it must exist)."""
 
     @abstractmethod
     async def publish_many(self, messages: Sequence[Outgoing]) -> None:

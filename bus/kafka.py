@@ -99,6 +99,18 @@ class KafkaBus(Bus):
             raise BusError(f"topic metadata unavailable: {exc!r}") from exc
         return found
 
+    async def partition_count(self, topic: str) -> int:
+        producer = self._producer
+        if producer is None:
+            raise PublishError("bus is not started")
+        try:
+            found = await producer.partitions_for(topic)
+        except KafkaError as exc:
+            raise BusError(f"topic metadata unavailable: {exc!r}") from exc
+        if not found:
+            raise BusError(f"topic {topic!r} has no partitions")
+        return len(found)
+
     async def ensure_topics(self, topics: Iterable[str]) -> None:
         admin = AIOKafkaAdminClient(**connection_options(self.settings))
         await admin.start()
@@ -138,7 +150,12 @@ class KafkaBus(Bus):
                     if not all_partitions:
                         raise PublishError(f"topic {topic!r} has no partitions")
                     partitions[topic] = all_partitions
-                tp = (topic, self._partition_of(key, all_partitions))
+                if message.partition is None:
+                    tp = (topic, self._partition_of(key, all_partitions))
+                elif message.partition in all_partitions:
+                    tp = (topic, message.partition)
+                else:
+                    raise PublishError(f"topic {topic!r} has no partition {message.partition}")
                 builder = builders.get(tp)
                 if builder is None:
                     builder = builders[tp] = producer.create_batch()

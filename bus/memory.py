@@ -29,6 +29,7 @@ from bus.base import (
     Outgoing,
     PartitionsCallback,
     ProgressClock,
+    PublishError,
     Record,
     Subscription,
     SubscriptionHealth,
@@ -166,6 +167,9 @@ class MemoryBus(Bus):
         for name in topics:
             self._topic(name)
 
+    async def partition_count(self, topic: str) -> int:
+        return len(self._topic(topic))
+
     async def publish_many(self, messages: Sequence[Outgoing]) -> None:
         now_ms = int(time.time() * 1000)
         source = self.source
@@ -176,7 +180,11 @@ class MemoryBus(Bus):
             if type(topic) is not str:
                 topic = str.__str__(topic)  # a plain str, not an enum member (see _Row)
             parts = self._topics.get(topic) or self._topic(topic)
-            if key is None:
+            if message.partition is not None:
+                index = message.partition
+                if not 0 <= index < len(parts):
+                    raise PublishError(f"topic {topic!r} has no partition {index}")
+            elif key is None:
                 self._keyless += 1
                 index = self._keyless % len(parts)
             else:

@@ -101,6 +101,21 @@ async def test_published_events_arrive_with_cloudevents_headers(bus: Bus, unique
     assert record.decode(Ping) == Ping(n=7, note="hello")
 
 
+async def test_a_message_sent_to_a_partition_lands_there_whatever_its_key(
+    bus: Bus, unique: str
+) -> None:
+    topic = f"test.partition.{unique}"
+    await bus.ensure_topics([topic])
+    count = await bus.partition_count(topic)
+    assert count == 3
+    await bus.publish_many(
+        [Outgoing(topic, "one-key", Ping(n=p), partition=p) for p in range(count)]
+    )
+    async with bus.subscribe([topic], group=f"g.{unique}") as sub:
+        records = await drain(sub, count)
+    assert sorted((r.partition, r.decode(Ping).n) for r in records) == [(p, p) for p in range(3)]
+
+
 async def test_messages_with_one_key_keep_their_order_in_one_partition(
     bus: Bus, unique: str
 ) -> None:
