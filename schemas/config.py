@@ -75,6 +75,19 @@ class GeofenceRules(BaseModel):
         description="Inside this zone, AIS silence longer than this is a gap, seconds, wherever "
         "the shore is (e.g. 7200 in a marine protected area); None: the global rule only.",
     )
+    rendezvous_distance_m: float | None = Field(
+        default=None,
+        gt=0,
+        le=5000,
+        description="Inside this zone, two vessels this close count as together, metres "
+        "(e.g. 250, Skylight's rendezvous rule); None: the global rule.",
+    )
+    rendezvous_min_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Inside this zone, together this long is a rendezvous, seconds (e.g. "
+        "1800, Skylight); None: the global rule.",
+    )
 
 
 def default_rules(kind: ZoneKind) -> GeofenceRules:

@@ -22,6 +22,9 @@ class Topic(StrEnum):
     """Key alert id, value Alert (opened, updated, closed); time-based retention."""
     AIS_SAFETY = "ais.safety"
     """Key MMSI, value SafetyMessage (AIS types 12 and 14: e.g. SART ACTIVE); time-based."""
+    FUSION_CELLS = "fusion.cells"
+    """Fusion's internal topic: key grid cell id, value a position or a sighting placed in
+    that cell (near a border also in the neighbour's) for the pair detectors; time-based."""
     DEADLETTER = "deadletter"
     """Key original topic; value the original bytes, headers the original headers plus
     ``dlq_*`` headers (reason, topic, partition, offset, consumer); time-based, long."""
