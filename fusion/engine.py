@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bus.base import Outgoing
 from fusion.metrics import ALERT_EVENTS
-from fusion.tracks import OpenAlert, ShardState
+from fusion.tracks import OpenAlert
 from schemas.alerts import ALERT_NAMESPACE, Alert, AlertChange, AlertRule, AlertStatus, alert_id
 from schemas.topics import Topic
 
@@ -35,6 +35,13 @@ def event_id(alert: uuid.UUID | str, change: AlertChange, evidence_time: datetim
     """The ``ce_id`` of one alert event: the same alert, change and evidence time give the
     same id on every replay."""
     return str(uuid.uuid5(ALERT_NAMESPACE, f"{alert}|{change.value}|{evidence_time.isoformat()}"))
+
+
+class AlertHolder(Protocol):
+    """A partition's state as the engine sees it: its open alerts by condition (the
+    per-MMSI stage's ``ShardState`` and the cell stage's ``CellShardState``)."""
+
+    alerts: dict[str, OpenAlert]
 
 
 def _key(rule: AlertRule, subject: str) -> str:
@@ -54,16 +61,16 @@ class AlertEngine:
         return out
 
     @staticmethod
-    def is_open(state: ShardState, rule: AlertRule, subject: str) -> bool:
+    def is_open(state: AlertHolder, rule: AlertRule, subject: str) -> bool:
         return _key(rule, subject) in state.alerts
 
     @staticmethod
-    def get(state: ShardState, rule: AlertRule, subject: str) -> OpenAlert | None:
+    def get(state: AlertHolder, rule: AlertRule, subject: str) -> OpenAlert | None:
         return state.alerts.get(_key(rule, subject))
 
     def open(
         self,
-        state: ShardState,
+        state: AlertHolder,
         rule: AlertRule,
         subject: str,
         *,
@@ -87,7 +94,7 @@ class AlertEngine:
 
     def update(
         self,
-        state: ShardState,
+        state: AlertHolder,
         rule: AlertRule,
         subject: str,
         *,
@@ -108,7 +115,7 @@ class AlertEngine:
         return True
 
     def close(
-        self, state: ShardState, rule: AlertRule, subject: str, *, at_t: float, **fields: Any
+        self, state: AlertHolder, rule: AlertRule, subject: str, *, at_t: float, **fields: Any
     ) -> bool:
         """The condition ended at ``at_t``."""
         opened = state.alerts.pop(_key(rule, subject), None)
@@ -117,6 +124,12 @@ class AlertEngine:
         opened.fields.update(fields)
         self._emit(opened, AlertChange.CLOSED, max(at_t, opened.started_t))
         return True
+
+    @staticmethod
+    def forget(state: AlertHolder, rule: AlertRule, subject: str) -> None:
+        """Stop following an open alert without publishing anything: it stays open for the
+        watch floor, and nothing this partition will see can change it any more."""
+        state.alerts.pop(_key(rule, subject), None)
 
     def _emit(self, opened: OpenAlert, change: AlertChange, evidence_t: float) -> None:
         fields = dict(opened.fields)

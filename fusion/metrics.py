@@ -27,3 +27,13 @@ CONFIG_REFUSED = Counter(
     "Config records refused (geofence, watchlist).",
     ["topic"],
 )
+CELL_LATE = Counter(
+    "lookout_fusion_cell_late_total",
+    "Positions that reached the cell stage behind its watermark: left out of the rendezvous "
+    "rule (still matched against sightings).",
+)
+CELL_RECORDS = Counter(
+    "lookout_fusion_cell_records_total",
+    "Positions and sightings the per-MMSI stage placed in grid cells (fusion.cells).",
+    ["kind"],
+)

@@ -23,6 +23,7 @@ import structlog
 from pydantic import ValidationError
 
 from bus.base import Outgoing, Record
+from fusion.cells.wire import CellFix, CellMark, CellSighting, cell_outgoing
 from fusion.detectors.base import Detector, PositionInput, StaticInput
 from fusion.detectors.distress import DistressDetector
 from fusion.detectors.gap import GapDetector, hear_station
@@ -31,11 +32,12 @@ from fusion.detectors.loitering import LoiteringDetector
 from fusion.detectors.spoofing import SpoofingDetector
 from fusion.detectors.watchlist import WatchlistDetector, WatchlistIndex
 from fusion.engine import AlertEngine
+from fusion.geo.cells import cell_name, cell_of, cells_near
 from fusion.geo.coastline import Coastline, natural_earth_coastline
 from fusion.geo.zones import ZoneHits, ZoneIndex
-from fusion.metrics import LATE, RECORDS, REFUSED, WATERMARK
+from fusion.metrics import CELL_RECORDS, LATE, RECORDS, REFUSED, WATERMARK
 from fusion.settings import FusionSettings
-from fusion.tracks import Fix, Identity, ShardState
+from fusion.tracks import Fix, Identity, ShardState, Track
 from fusion.watermark import observe, watermark
 from fusion.wire import (
     VESSEL_POSITION_TYPES,
@@ -73,6 +75,7 @@ class FusionTopics:
     safety: str = Topic.AIS_SAFETY.value
     geofences: str = Topic.CONFIG_GEOFENCES.value
     watchlist: str = Topic.CONFIG_WATCHLIST.value
+    cells: str = Topic.FUSION_CELLS.value
 
     def shard_topics(self) -> tuple[str, ...]:
         """Read together, partition p of each by one member. ``ais.safety`` is keyed by
@@ -118,12 +121,27 @@ class Fusion:
         ]
         self._slow_kn = max(settings.loiter_max_speed_kn, settings.rendezvous_max_speed_kn)
         self._quiet_s = self.gap.coverage_slack_s(settings.gap_s)
+        self._cell_out: list[Outgoing] = []
+        self._cell_margin_m = self._pair_margin_m([])
+        self.cell_partitions = 0
+        """Partitions of ``fusion.cells`` (the service sets them; 0: no marks are sent)."""
+        self.source_partitions = 0
+        """Partitions of ``ais.positions``, told to the cell stage with every mark."""
+
+    def _pair_margin_m(self, zones: list[Geofence]) -> float:
+        """How far from a cell border a position is also sent to the neighbour cell: the
+        longest pair distance (dark target, rendezvous, a zone's rendezvous rule)."""
+        s = self.settings
+        zone_m = [z.rules.rendezvous_distance_m or 0.0 for z in zones]
+        return max(s.dark_target_radius_m, s.rendezvous_max_distance_m, *zone_m)
 
     # --- configuration (live) ---------------------------------------------------------
 
     def set_zones(self, zones: Iterable[Geofence]) -> None:
         """Replace the active zones; vessels inside a zone that is gone leave it."""
-        index = ZoneIndex(list(zones), self.settings.geofence_hysteresis_m)
+        active = list(zones)
+        index = ZoneIndex(active, self.settings.geofence_hysteresis_m)
+        self._cell_margin_m = self._pair_margin_m(active)
         gone = set(self.zones.zones) - set(index.zones)
         self.zones = self.geofence.zones = self.gap.zones = index
         for state in self.states.values():
@@ -168,7 +186,28 @@ class Fusion:
             self._distress_inputs(state, safety, reports, result)
             self._batch_end(state)
         result.outgoing.extend(self.engine.take())
+        result.outgoing.extend(self._cell_out)
+        self._cell_out = []
+        result.outgoing.extend(self.cell_marks(by_shard, idle=False))
         return result
+
+    def cell_marks(self, shards: Iterable[int], *, idle: bool) -> list[Outgoing]:
+        """Each partition's watermark, to every cell partition, after its positions (the
+        cell stage's watermark is the lowest of them: ``fusion.cells.wire.CellMark``)."""
+        out: list[Outgoing] = []
+        if not self.cell_partitions:
+            return out
+        for shard in sorted(shards):
+            state = self.states.get(shard)
+            mark = None if state is None else watermark(state, self.settings.allowed_lateness_s)
+            if mark is None and not idle:
+                continue
+            record = CellMark(shard, self.source_partitions, mark, idle)
+            out.extend(
+                cell_outgoing(self.topics.cells, record, partition)
+                for partition in range(self.cell_partitions)
+            )
+        return out
 
     def _fresh(self, state: ShardState, records: list[Record]) -> list[Record]:
         """Drop records the state already reflects (redelivered after a restart)."""
@@ -280,6 +319,36 @@ class Fusion:
         for detector in self.detectors:
             detector.on_position(state, track, position)
         track.last = position.fix
+        self._to_cells(track, position)
+
+    def _to_cells(self, track: Track, position: PositionInput) -> None:
+        """The position for the pair detectors, in its grid cell and in every neighbour
+        cell within a pair distance of it (``fusion.geo.cells``)."""
+        fix = position.fix
+        rendezvous_m = rendezvous_s = None
+        for zone_id in sorted(position.inside):
+            rules = self.zones.zones[zone_id].rules
+            if rules.rendezvous_distance_m is not None or rules.rendezvous_min_s is not None:
+                rendezvous_m, rendezvous_s = rules.rendezvous_distance_m, rules.rendezvous_min_s
+                break
+        cell_deg = self.settings.cell_deg
+        for cell in cells_near(fix.lat, fix.lon, self._cell_margin_m, cell_deg):
+            record = CellFix(
+                cell_name(cell),
+                track.mmsi,
+                fix.t,
+                fix.lat,
+                fix.lon,
+                fix.speed_kn,
+                position.shore_nm,
+                position.in_port,
+                track.identity.ship_type,
+                bool(track.watch),
+                rendezvous_m,
+                rendezvous_s,
+            )
+            self._cell_out.append(cell_outgoing(self.topics.cells, record))
+            CELL_RECORDS.labels("position").inc()
 
     def _distress_inputs(
         self, state: ShardState, safety: list[Record], reports: list[Record], result: BatchResult
@@ -302,6 +371,25 @@ class Fusion:
                 self._refuse(result, record, str(exc))
                 continue
             self.distress.on_report(state, report)
+            self._sighting_to_cell(report)
+
+    def _sighting_to_cell(self, report: PatrolReport) -> None:
+        """The sighting for the dark-target rule, in its own cell only (positions near it
+        reach that cell from the neighbours). Its id and position, never its narrative."""
+        cell = cell_name(cell_of(report.lat, report.lon, self.settings.cell_deg))
+        sighting = CellSighting(
+            cell,
+            str(report.report_id),
+            report.agency,
+            report.observed_at.timestamp(),
+            report.lat,
+            report.lon,
+            report.uncertainty_m,
+            report.activity.value,
+            report.persons_on_board,
+        )
+        self._cell_out.append(cell_outgoing(self.topics.cells, sighting))
+        CELL_RECORDS.labels("sighting").inc()
 
     def _shore_of(self, lat: float, lon: float) -> float:
         one = self.coastline.distance_nm(

@@ -150,9 +150,12 @@ class FusionService:
                 self.topics.alerts,
                 self.topics.geofences,
                 self.topics.watchlist,
+                self.topics.cells,
                 Topic.DEADLETTER,
             ]
         )
+        self.fusion.cell_partitions = await self.bus.partition_count(self.topics.cells)
+        self.fusion.source_partitions = await self.bus.partition_count(self.topics.positions)
         await self.zone_reader.start()
         await self.watchlist_reader.start()
         self._count_config_refusals()
@@ -180,7 +183,12 @@ class FusionService:
         )
         if not records:
             await self._publish(self.fusion.engine.take())  # closes from config changes
-            self._idle = True
+            if not self._idle and subscription.assignment() and await subscription.lag() == 0:
+                # Caught up (an empty poll alone is not: Kafka may still be fetching): the
+                # cell stage need not wait for these partitions' marks.
+                mine = self._shards(subscription.assignment())
+                await self._publish(self.fusion.cell_marks(mine, idle=True))
+                self._idle = True
             return
         async with self._batch_lock:
             # A partition revoked between the poll and now belongs to another member: its

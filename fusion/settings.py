@@ -106,10 +106,23 @@ class FusionSettings(BaseSettings):
         default=2 * HOUR_S, gt=0, description="Together at least this long, s (GFW: 2 h)."
     )
     rendezvous_min_shore_nm: float = Field(
-        default=0.0,
+        default=5.4,
         ge=0,
-        description="Only encounters at least this far from shore, nm (0: anywhere but in a "
-        "port or anchorage zone; GFW uses 10 km for its public encounters layer).",
+        description="Only encounters at least this far from shore, nm (GFW's public "
+        "encounters layer leaves out the 10 km nearest the coast; 0: anywhere but in a port "
+        "or anchorage zone).",
+    )
+    rendezvous_max_fix_age_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="Two vessels are compared only while each one's latest slow fix is at "
+        "most this old, s; a pair not seen together for this long has parted (GFW resamples "
+        "tracks to 10 minutes for its encounters).",
+    )
+
+    # --- the cell stage (rendezvous, dark target) ----------------------------------------
+    cell_group: str = Field(
+        default="fusion-cells", description="Consumer group of the cell stage (fusion.cells)."
     )
     cell_deg: float = Field(
         default=0.1,
@@ -165,6 +178,20 @@ class FusionSettings(BaseSettings):
         gt=0,
         description="...within this time before it (and a position this long after it "
         "closes the alert as matched), s (30 min).",
+    )
+    dark_target_history_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How long a cell keeps positions to judge sightings that arrive late, s "
+        "(the 30 min window plus 30 min for a report to come in). A sighting older than that "
+        "still raises its alert, marked as judged on incomplete AIS history.",
+    )
+    dark_target_sample_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="A cell keeps one position per vessel per this many seconds for the "
+        "dark-target rule (a vessel at 30 kn covers 0.93 km in 60 s, within half the 2 km "
+        "radius; class A AIS reports every 2-10 s under way).",
     )
 
     # --- distress (safety of life) ---------------------------------------------------------

@@ -3,9 +3,15 @@ raise: the ground truth of the fusion tests, the benchmark and the demo.
 
 Vessels sail south of Java, far (> 100 nm) from shore, each doing one behaviour or a
 near miss just under its threshold, among normal traffic that must stay silent: steady
-transits, and a receiver outage that silences every vessel one station hears at once. All
-durations are multiples of the thresholds given (``ScenarioThresholds``), so tests run the
-same scenario in seconds with thresholds scaled down.
+transits, a receiver outage that silences every vessel one station hears at once, ferries
+passing close at speed, and a fishing fleet working together above the rendezvous speed.
+All durations are multiples of the thresholds given (``ScenarioThresholds``), so tests run
+the same scenario in seconds with thresholds scaled down.
+
+A rendezvous pair stays slow far from shore for longer than the loitering minimum too, so
+each of its vessels also loiters (expected: GFW's loitering and encounter events overlap
+the same way); the near miss in time (0.92 of the minimum, 1 h 50 min of 2 h) raises
+nothing at all.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import pyais
 
 from schemas.alerts import AlertRule
 from schemas.config import Geofence, PolygonGeometry, WatchlistEntry, ZoneKind, default_rules
+
+METRES_PER_DEGREE = 111_195.0
 
 ORIGIN_LAT, ORIGIN_LON = -11.5, 113.5
 """Open sea south of Java, > 150 nm from land."""
@@ -32,6 +40,8 @@ class ScenarioThresholds:
     loiter_min_s: float = 2 * 3600.0
     loiter_max_speed_kn: float = 2.0
     spoof_max_speed_kn: float = 50.0
+    rendezvous_min_s: float = 2 * 3600.0
+    rendezvous_distance_m: float = 500.0
     step_s: float = 60.0
     """Reporting interval of every vessel."""
 
@@ -54,6 +64,8 @@ class Scenario:
     zones: list[Geofence]
     watchlist: list[WatchlistEntry]
     names: dict[int, str] = field(default_factory=dict)
+    pair_misses: dict[int, str] = field(default_factory=dict)
+    """Vessels that must raise no rendezvous (they may loiter: slow long enough)."""
 
 
 def _checksum(body: str) -> str:
@@ -266,6 +278,66 @@ def build_scenario(
     fleet.append(vessel(525_800_002, "SAME NAME", renames=[(duration * 0.5, "SAME NAME")]))
     near[525_800_002] = "repeats its own name"
 
+    # Rendezvous: a fishing vessel and a reefer carrier sail together, slow down 0.6 of the
+    # distance apart for 1.3 x the minimum (straddling a grid-cell border: two cells see
+    # them, one alert), then part; near misses: 1.2 x the distance apart for as long, and
+    # 0.6 x the distance apart for 0.92 x the minimum.
+    slow_kn = 0.5
+    meet_from = step * 5
+
+    def pair(
+        mmsi: int, name: str, apart_m: float, together_s: float, *, ship_type: int = 30
+    ) -> tuple[Vessel, Vessel]:
+        a = vessel(mmsi, name, ship_type=ship_type)
+        a.lat = math.floor(a.lat * 10 + 1e-9) / 10 - apart_m / 2 / METRES_PER_DEGREE
+        b = vessel(mmsi + 1, f"{name} B", ship_type=70)
+        b.lat = a.lat + apart_m / METRES_PER_DEGREE
+        part_at = meet_from + together_s
+        a.legs = [(meet_from, slow_kn, 90.0), (part_at, 10.0, 90.0)]
+        b.legs = [(meet_from, slow_kn, 90.0), (part_at, 10.0, 0.0)]
+        fleet.extend([a, b])
+        return a, b
+
+    loiters = th.loiter_min_s <= th.rendezvous_min_s * 1.3
+    a, b = pair(525_900_001, "MEETER", th.rendezvous_distance_m * 0.6, th.rendezvous_min_s * 1.3)
+    expected.append(ExpectedAlert(AlertRule.RENDEZVOUS, a.mmsi, f"{a.mmsi}:{b.mmsi}", closed=True))
+    a, b = pair(525_900_011, "CLOSE BY", th.rendezvous_distance_m * 1.2, th.rendezvous_min_s * 1.3)
+    for v in (a, b):
+        if loiters:
+            expected.append(ExpectedAlert(AlertRule.LOITERING, v.mmsi, "loitering", closed=True))
+    pair_misses = {a.mmsi: "1.2 x the rendezvous distance apart", b.mmsi: "its partner"}
+    a, b = pair(
+        525_900_021, "BRIEF MEET", th.rendezvous_distance_m * 0.6, th.rendezvous_min_s * 0.92
+    )
+    near[a.mmsi] = near[b.mmsi] = "together for 0.92 of the rendezvous minimum"
+    for mmsi in (525_900_001, 525_900_002):
+        if loiters:
+            expected.append(ExpectedAlert(AlertRule.LOITERING, mmsi, "loitering", closed=True))
+
+    # Hard normal traffic: two ferries pass 100 m apart at 15 kn on opposite courses, and
+    # four fishing vessels work 200 m apart at 2.5 kn (just above the rendezvous speed).
+    east = vessel(525_950_001, "FERRY EAST", speed=15.0, course=90.0, ship_type=60)
+    west = vessel(525_950_002, "FERRY WEST", speed=15.0, course=270.0, ship_type=60)
+    west.lat = east.lat + 100 / METRES_PER_DEGREE
+    west.lon = east.lon + 15.0 * duration / 3600 * NM_DEG / math.cos(math.radians(east.lat))
+    fleet.extend([east, west])
+    near[east.mmsi] = near[west.mmsi] = "ferries passing 100 m apart at speed"
+    lead = vessel(525_960_001, "NELAYAN 1", speed=2.5, ship_type=30)
+    fleet.append(lead)
+    for k in range(1, 4):
+        mate = Vessel(
+            525_960_001 + k,
+            f"NELAYAN {k + 1}",
+            lead.lat + k * 200 / METRES_PER_DEGREE,
+            lead.lon,
+            2.5,
+            90.0,
+            ship_type=30,
+        )
+        fleet.append(mate)
+    for k in range(4):
+        near[lead.mmsi + k] = "a fishing fleet 200 m apart at 2.5 kn"
+
     messages: list[tuple[float, int, list[bytes]]] = []
     seq = 0
     for order, v in enumerate(fleet):
@@ -300,6 +372,7 @@ def build_scenario(
     messages.sort(key=lambda m: (m[0], m[1]))
     lines = [line for _, _, group in messages for line in group]
     return Scenario(
+        pair_misses=pair_misses,
         start=start,
         end=datetime.fromtimestamp(t0 + duration, UTC),
         lines=lines,

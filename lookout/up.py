@@ -20,6 +20,7 @@ from api.settings import ApiSettings, api_database_url
 from api.webhooks.dispatcher import Dispatcher
 from api.webhooks.settings import WebhookSettings
 from bus.memory import MemoryBus
+from fusion.cells.service import CellService
 from fusion.checkpoint import MemoryCheckpointStore
 from fusion.service import FusionService
 from fusion.settings import FusionSettings
@@ -32,7 +33,7 @@ from ingest.sources.tcp_listener import TcpListenSource
 from ingest.sources.udp import UdpSource
 from lookout import __version__
 from lookout.checks import database_check
-from lookout.demo_config import publish_demo_config
+from lookout.demo_config import publish_demo_config, publish_demo_sightings
 from lookout.http import http_service
 from lookout.ports import Listener
 from lookout.sea_router import sea_router
@@ -59,6 +60,7 @@ def build_services(
         async def demo() -> None:
             scenario = await asyncio.to_thread(demo_scenario, datetime.now(UTC))
             await publish_demo_config(bus, scenario)
+            await publish_demo_sightings(bus, scenario, database_url)
             await run_demo_feed(bus, ingest_settings, scenario)
 
         services.append(Service("ingest-demo", demo))
@@ -87,9 +89,14 @@ def build_services(
             Service(name, functools.partial(_listen, feed, bus, ingest_settings, progress))
         )
     # The memory bus forgets its offsets when the process ends; so do these checkpoints.
-    fusion = FusionService(bus, FusionSettings(), MemoryCheckpointStore())
+    fusion_settings = FusionSettings()
+    checkpoints = MemoryCheckpointStore()
+    fusion = FusionService(bus, fusion_settings, checkpoints)
     health.register("fusion", fusion.health)
     services.append(Service("fusion", fusion.run))
+    cells = CellService(bus, fusion_settings, checkpoints)
+    health.register("fusion-cells", cells.health)
+    services.append(Service("fusion-cells", cells.run))
     sink = StoreSink(bus, StoreSettings(database_url=database_url))
     health.register("store-sink", sink.readiness)
     health.register_liveness("store-sink", sink.liveness)

@@ -11,6 +11,7 @@ import typer
 from api.health import HealthRegistry
 from bus import BusSettings
 from bus.factory import make_bus
+from fusion.cells.service import CellService
 from fusion.service import FusionService
 from fusion.settings import FusionSettings
 from lookout import __version__
@@ -29,12 +30,17 @@ async def _run_fusion(migrate_first: bool) -> None:
     checkpoints = PostgresCheckpointStore(store.database_url)
     bus = make_bus(BusSettings(), source="/lookout/fusion")
     async with bus:
-        service = FusionService(bus, FusionSettings(), checkpoints)
+        settings = FusionSettings()
+        service = FusionService(bus, settings, checkpoints)
+        cells = CellService(bus, settings, checkpoints)
         health = HealthRegistry(__version__)
         health.register("fusion", service.health)
+        health.register("fusion-cells", cells.health)
         health.register("database", database_check(store.database_url))
         try:
-            await run_standalone([Service("fusion", service.run)], health)
+            await run_standalone(
+                [Service("fusion", service.run), Service("fusion-cells", cells.run)], health
+            )
         finally:
             await checkpoints.close()
 
@@ -45,5 +51,7 @@ def fusion_command(
     ] = False,
 ) -> None:
     """Fuse positions and identities into tracks, run the detectors and publish alerts on
-    fusion.alerts; state checkpointed in PostgreSQL with the offsets it reflects."""
+    fusion.alerts; the pair detectors (rendezvous, dark target) run beside them on
+    fusion.cells in their own group; state checkpointed in PostgreSQL with the offsets it
+    reflects."""
     asyncio.run(_run_fusion(migrate_first))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bus.base import Bus, Outgoing, Record, Subscription
+from fusion.cells.service import CellService
 from fusion.service import FusionService
 from fusion.settings import FusionSettings
 from ingest.pipeline import run_ingest
@@ -20,13 +21,16 @@ from schemas.alerts import Alert
 
 # Thresholds scaled down ~70x so the scenario plays in seconds; the scenario is built from
 # the same numbers, so "1.5 x the gap" means the same thing as with the defaults.
-THRESHOLDS = ScenarioThresholds(gap_s=600.0, loiter_min_s=300.0, step_s=10.0)
+THRESHOLDS = ScenarioThresholds(
+    gap_s=600.0, loiter_min_s=300.0, rendezvous_min_s=300.0, step_s=10.0
+)
 
 
 def scaled_settings(**overrides: object) -> FusionSettings:
     values: dict[str, object] = {
         "gap_s": THRESHOLDS.gap_s,
         "loiter_min_s": THRESHOLDS.loiter_min_s,
+        "rendezvous_min_s": THRESHOLDS.rendezvous_min_s,
         "allowed_lateness_s": 5.0,
         "gap_coverage_slack_s": 3 * THRESHOLDS.step_s,
         "update_cooldown_s": 60.0,
@@ -68,7 +72,7 @@ async def publish_config(bus: Bus, scenario: Scenario, geofences: str, watchlist
     )
 
 
-async def wait_drained(service: FusionService, timeout_s: float = 60.0) -> None:
+async def wait_drained(service: FusionService | CellService, timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not await service.drained():
         if time.monotonic() > deadline:

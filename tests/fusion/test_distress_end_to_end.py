@@ -50,7 +50,7 @@ async def test_every_distress_source_raises_one_critical_alert_through_the_pipel
     topics = FusionTopics(
         **{
             name: f"{getattr(FusionTopics(), name)}.{unique}"
-            for name in ("positions", "static", "safety", "reports", "alerts", "geofences")
+            for name in ("positions", "static", "safety", "reports", "alerts", "geofences", "cells")
         }
     )
 

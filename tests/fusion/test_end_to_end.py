@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
 import pytest
 
 from bus import BusSettings
+from bus.base import Outgoing, Record
 from bus.kafka import KafkaBus
+from fusion.cells.service import CellService
 from fusion.processor import FusionTopics
 from fusion.service import FusionService
-from ingest.scenario import build_scenario
+from ingest.scenario import ORIGIN_LAT, build_scenario
+from schemas.ais import PositionReport
+from schemas.alerts import AlertRule
+from schemas.patrol import PatrolReport, ReporterKind
 from schemas.topics import Topic
 from store.checkpoints import PostgresCheckpointStore
 from store.db import connect
@@ -31,6 +37,28 @@ from tests.fusion.support import (
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 
+def sightings(records: list[Record]) -> tuple[PatrolReport, PatrolReport]:
+    """A sighting 20 km north of every lane at mid-scenario, and one at a vessel's position."""
+    positions = [r for r in records if r.topic == Topic.AIS_POSITIONS.value]
+    middle = positions[len(positions) // 2]
+    where = middle.decode(PositionReport)
+    assert where.lat is not None and where.lon is not None
+
+    def report(lat: float, lon: float) -> PatrolReport:
+        return PatrolReport(
+            report_id=uuid.uuid4(),
+            agency="BAKAMLA",
+            reporter_kind=ReporterKind.PATROL_VESSEL,
+            observed_at=where.event_time,
+            received_at=where.event_time,
+            lat=lat,
+            lon=lon,
+            notes="not for the alert",
+        )
+
+    return report(ORIGIN_LAT + 0.2, where.lon), report(where.lat, where.lon)
+
+
 async def alert_rows(url: str) -> list[tuple[str, str, str]]:
     async with await connect(url) as conn:
         cur = await conn.execute("SELECT rule, subject, status FROM alerts ORDER BY 1, 2")
@@ -46,7 +74,7 @@ async def test_scenario_alerts_land_in_the_database(
             name: f"{getattr(FusionTopics(), name)}.{unique}"
             for name in (
                 *("positions", "static", "safety", "reports"),
-                *("alerts", "geofences", "watchlist"),
+                *("alerts", "geofences", "watchlist", "cells"),
             )
         }
     )
@@ -55,41 +83,71 @@ async def test_scenario_alerts_land_in_the_database(
     checkpoints = PostgresCheckpointStore(db_url)
     async with bus:
         await bus.ensure_topics(
-            [*names.values(), topics.alerts, topics.geofences, topics.watchlist]
+            [*names.values(), topics.alerts, topics.geofences, topics.watchlist, topics.cells]
         )
         await publish_config(bus, scenario, topics.geofences, topics.watchlist)
-        await bus.publish_many(renamed(await scenario_records(scenario), names))
-        fusion = FusionService(
-            bus, scaled_settings(group=f"fusion-{unique}"), checkpoints, topics=topics
-        )
+        records = await scenario_records(scenario)
+        await bus.publish_many(renamed(records, names))
+        dark, seen = sightings(records)
+        async with await connect(db_url) as conn:
+            await conn.execute("INSERT INTO agencies (agency_id, name) VALUES ('BAKAMLA', 'B')")
+        settings = scaled_settings(group=f"fusion-{unique}", cell_group=f"cells-{unique}")
+        fusion = FusionService(bus, settings, checkpoints, topics=topics)
+        cells = CellService(bus, settings, checkpoints, topics=topics)
         sink_settings = store_settings.model_copy(update={"sink_group": f"sink-{unique}"})
         sink = StoreSink(
             bus,
             sink_settings,
             topics={t: f"{t.value}.{unique}" for t in SINK_TOPICS},
         )
-        tasks = [asyncio.create_task(fusion.run()), asyncio.create_task(sink.run())]
+        tasks = [
+            asyncio.create_task(fusion.run()),
+            asyncio.create_task(cells.run()),
+            asyncio.create_task(sink.run()),
+        ]
         try:
             await wait_drained(fusion, timeout_s=90)
+            await wait_drained(cells, timeout_s=90)
+            assert sum(s.late for s in cells.cells.states.values()) == 0
+            # Dark target, once the positions are in (a sighting is judged on arrival): one
+            # far from every vessel raises an alert, one where a vessel was does not.
+            sent = [Outgoing(topics.reports, str(r.report_id), r) for r in (dark, seen)]
+            await bus.publish_many(sent)
             expected = sorted(
-                (
-                    e.rule.value,
-                    f"{e.mmsi}"
-                    + (f":{e.what}" if e.rule.value.startswith(("geofence", "watchlist")) else ""),
-                    "closed" if e.closed else "open",
-                )
-                for e in scenario.expected
+                [("dark_target", f"report:{dark.report_id}", "open")]
+                + [
+                    (
+                        e.rule.value,
+                        e.what
+                        if e.rule is AlertRule.RENDEZVOUS
+                        else f"{e.mmsi}"
+                        + (
+                            f":{e.what}"
+                            if e.rule.value.startswith(("geofence", "watchlist"))
+                            else ""
+                        ),
+                        "closed" if e.closed else "open",
+                    )
+                    for e in scenario.expected
+                ]
             )
             deadline = time.monotonic() + 30
             while (rows := await alert_rows(db_url)) != expected:
-                assert time.monotonic() < deadline, rows
+                assert time.monotonic() < deadline, f"{rows} != {expected}"
                 await asyncio.sleep(0.1)
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await checkpoints.close()
-    # The state fusion checkpointed reflects every record it read.
+    # The state fusion checkpointed reflects every record it read (both stages).
     async with await connect(db_url) as conn:
-        cur = await conn.execute("SELECT count(*) FROM fusion_checkpoints")
-        assert (await cur.fetchone()) == (3,)
+        cur = await conn.execute(
+            "SELECT source_agency, evidence->>'report_id', evidence ? 'notes' FROM alerts "
+            "WHERE rule = 'dark_target'"
+        )
+        assert await cur.fetchall() == [("BAKAMLA", str(dark.report_id), False)]
+        cur = await conn.execute(
+            "SELECT group_id, count(*) FROM fusion_checkpoints GROUP BY 1 ORDER BY 1"
+        )
+        assert await cur.fetchall() == [(f"cells-{unique}", 3), (f"fusion-{unique}", 3)]

@@ -46,6 +46,7 @@ def topics_for(unique: str, alerts: str) -> FusionTopics:
         geofences=f"{Topic.CONFIG_GEOFENCES.value}.{unique}",
         watchlist=f"{Topic.CONFIG_WATCHLIST.value}.{unique}",
         alerts=f"{Topic.FUSION_ALERTS.value}.{unique}.{alerts}",
+        cells=f"{Topic.FUSION_CELLS.value}.{unique}.{alerts}",
     )
 
 

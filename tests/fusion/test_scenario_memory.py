@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 from bus.memory import MemoryBus
+from fusion.cells.service import CellService
 from fusion.checkpoint import MemoryCheckpointStore
 from fusion.service import FusionService
 from ingest.scenario import build_scenario
@@ -38,13 +39,18 @@ async def run_scenario(scenario, settings=None):  # type: ignore[no-untyped-def]
     await bus.ensure_topics(list(Topic))
     await publish_config(bus, scenario, Topic.CONFIG_GEOFENCES, Topic.CONFIG_WATCHLIST)
     await feed(bus, scenario.lines, scenario.end)
-    service = FusionService(bus, settings or scaled_settings(), MemoryCheckpointStore())
-    task = asyncio.create_task(service.run())
+    settings = settings or scaled_settings()
+    checkpoints = MemoryCheckpointStore()
+    service = FusionService(bus, settings, checkpoints)
+    cells = CellService(bus, settings, checkpoints)
+    tasks = [asyncio.create_task(service.run()), asyncio.create_task(cells.run())]
     try:
         await wait_drained(service)
+        await wait_drained(cells)
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     return await read_all(bus, Topic.FUSION_ALERTS)
 
 
@@ -63,6 +69,8 @@ async def test_each_behaviour_raises_its_alert_and_nothing_else(scenario) -> Non
     assert closed == {(e.rule, e.mmsi) for e in scenario.expected if e.closed}
     near = set(scenario.near_misses)
     assert not [a for a in alerts if set(a.mmsis) & near]
+    pairs = set(scenario.pair_misses)
+    assert not [a for a in alerts if a.rule is AlertRule.RENDEZVOUS and set(a.mmsis) & pairs]
     # Every event is a valid CloudEvent whose id derives from the alert, change and time.
     for record in records:
         attributes = CloudEventAttributes.from_headers(record.headers)
@@ -82,6 +90,21 @@ async def test_evidence_says_what_a_watch_officer_needs(scenario) -> None:  # ty
     assert enter.geofence_id == "scenario-restricted" and "Scenario restricted area" in enter.title
     jump = next(a for a in alerts if a.rule is AlertRule.SPOOFING)
     assert float(jump.evidence["implied_speed_kn"]) > 50  # type: ignore[arg-type]
+    # The rendezvous pair straddles a grid-cell border: both cells see it, one alert.
+    meet = [a for a in alerts if a.rule is AlertRule.RENDEZVOUS]
+    assert {a.change for a in meet} == {AlertChange.OPENED, AlertChange.UPDATED, AlertChange.CLOSED}
+    assert len({a.alert_id for a in meet}) == 1
+    end = meet[-1]
+    assert end.change is AlertChange.CLOSED and end.mmsis == [525_900_001, 525_900_002]
+    assert end.severity == "high"  # a fishing vessel meets a carrier
+    assert end.evidence["fishing_meets_carrier"] is True
+    distance = 0.6 * THRESHOLDS.rendezvous_distance_m
+    assert float(end.evidence["distance_m"]) == pytest.approx(distance, abs=5)  # type: ignore[arg-type]
+    assert float(end.evidence["duration_s"]) == pytest.approx(  # type: ignore[arg-type]
+        1.3 * THRESHOLDS.rendezvous_min_s, abs=2 * THRESHOLDS.step_s
+    )
+    vessels = end.evidence["vessels"]
+    assert isinstance(vessels, list) and [v["mmsi"] for v in vessels] == end.mmsis  # type: ignore[index,call-overload]
 
 
 def by_alert(records):  # type: ignore[no-untyped-def]

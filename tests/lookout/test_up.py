@@ -102,6 +102,8 @@ DEMO_RULES = {
     "loitering",
     "spoofing",
     "identity_change",
+    "rendezvous",
+    "dark_target",
 }
 
 

@@ -1,0 +1,1 @@
+"""The cell stage: pair detectors (rendezvous, dark target) keyed by grid cell."""

@@ -1,0 +1,200 @@
+"""The cell stage of ``lookout fusion``: ``fusion.cells`` in, pair alerts out.
+
+Its own consumer group (``cell_group``), so cells spread over instances independently of
+the MMSI partitions. The loop is the per-MMSI stage's: take a micro-batch, apply it
+(``fusion.cells.processor``), publish the alert events and dead letters and wait until they
+are durable, and every ``checkpoint_every_records`` save the touched partitions' states
+with the offsets they reflect, then commit those offsets. ``on_revoked`` checkpoints before
+a partition moves; ``on_assigned`` restores its checkpoint. A failed publish or checkpoint
+is retried with backoff (nothing skipped, nothing committed) and /healthz says down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+import structlog
+from pydantic import JsonValue
+
+from bus.base import Bus, CommitError, Outgoing, Record, Subscription, TopicPartition
+from bus.deadletter import dead_letter
+from fusion.cells.processor import CellFusion
+from fusion.cells.state import CellShardState, decode_cell_state, encode_cell_state
+from fusion.checkpoint import CheckpointStore
+from fusion.metrics import BATCH_SECONDS, CHECKPOINTS, RETRIES
+from fusion.processor import FusionTopics
+from fusion.settings import FusionSettings
+from schemas.health import ComponentHealth
+from schemas.topics import Topic
+
+log = structlog.get_logger(__name__)
+
+
+class CellService:
+    def __init__(
+        self,
+        bus: Bus,
+        settings: FusionSettings,
+        checkpoints: CheckpointStore,
+        *,
+        topics: FusionTopics | None = None,
+    ) -> None:
+        self.bus = bus
+        self.settings = settings
+        self.checkpoints = checkpoints
+        self.topics = topics or FusionTopics()
+        self.cells = CellFusion(settings, alerts_topic=self.topics.alerts)
+        self._subscription: Subscription | None = None
+        self._pending: dict[TopicPartition, Record] = {}
+        self._since_checkpoint = 0
+        self._problem: str | None = None
+        self._idle = False
+        self._mid_batch = False
+        self._batch_lock = asyncio.Lock()
+
+    @property
+    def group(self) -> str:
+        return self.settings.cell_group
+
+    def _shards(self, tps: frozenset[TopicPartition]) -> set[int]:
+        return {p for topic, p in tps if topic == self.topics.cells}
+
+    async def _load(self, shards: set[int]) -> None:
+        for shard in sorted(shards - self.cells.states.keys()):
+            raw = await self._retrying("load checkpoint", self.checkpoints.load, self.group, shard)
+            state = decode_cell_state(raw) if isinstance(raw, bytes) else CellShardState(shard)
+            self.cells.states[shard] = state
+            log.info("cell partition assigned", shard=shard, restored=raw is not None)
+
+    async def on_assigned(self, tps: frozenset[TopicPartition]) -> None:
+        await self._load(self._shards(tps))
+
+    async def on_revoked(self, tps: frozenset[TopicPartition]) -> None:
+        async with self._batch_lock:
+            shards = self._shards(tps) & self.cells.states.keys()
+            if self._mid_batch:
+                log.warning("cell partitions revoked mid-batch; not checkpointed")
+            else:
+                await self.checkpoint(shards)
+            for shard in shards:
+                self.cells.states.pop(shard, None)
+            log.info("cell partitions revoked", shards=sorted(shards))
+
+    async def run(self) -> None:
+        await self.bus.ensure_topics([self.topics.cells, self.topics.alerts, Topic.DEADLETTER])
+        subscription = self.bus.subscribe(
+            [self.topics.cells],
+            group=self.group,
+            on_assigned=self.on_assigned,
+            on_revoked=self.on_revoked,
+        )
+        self._subscription = subscription
+        async with subscription:
+            while True:
+                await self.step(subscription)
+
+    async def step(self, subscription: Subscription) -> None:
+        records = await subscription.getmany(
+            max_records=self.settings.batch_max_records, timeout_s=self.settings.poll_timeout_s
+        )
+        if not records:
+            self._idle = True
+            return
+        async with self._batch_lock:
+            owned = subscription.assignment()
+            records = [r for r in records if r.topic_partition in owned]
+            if records:
+                await self._apply(records)
+
+    async def _apply(self, records: list[Record]) -> None:
+        self._idle = False
+        self._mid_batch = True
+        started = time.perf_counter()
+        await self._load(self._shards(frozenset(r.topic_partition for r in records)))
+        result = self.cells.process(records)
+        await self._publish(
+            [
+                *result.outgoing,
+                *(dead_letter(r.record, r.reason, self.group) for r in result.refused),
+            ]
+        )
+        self._mid_batch = False
+        for record in records:
+            self._pending[record.topic_partition] = record
+        self._since_checkpoint += len(records)
+        if self._since_checkpoint >= self.settings.checkpoint_every_records:
+            await self.checkpoint(set(self.cells.states))
+        BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    async def checkpoint(self, shards: set[int]) -> None:
+        """Save these partitions' states, then commit the offsets they reflect."""
+        states = {
+            s: encode_cell_state(self.cells.states[s]) for s in shards if s in self.cells.states
+        }
+        if not states:
+            return
+        await self._retrying("save checkpoint", self.checkpoints.save, self.group, states)
+        CHECKPOINTS.inc(len(states))
+        done = [r for tp, r in self._pending.items() if tp[1] in states]
+        if done and self._subscription is not None:
+            try:
+                await self._subscription.commit(done)
+            except CommitError as exc:
+                log.warning("cell offsets not committed", reason=str(exc))
+        for record in done:
+            self._pending.pop(record.topic_partition, None)
+        self._since_checkpoint = 0
+
+    async def _publish(self, outgoing: list[Outgoing]) -> None:
+        if outgoing:
+            await self._retrying("publish", self.bus.publish_many, outgoing)
+
+    async def _retrying(
+        self, what: str, call: Callable[..., Awaitable[object]], *args: object
+    ) -> object:
+        delay_s = self.settings.retry_initial_s
+        while True:
+            try:
+                result = await call(*args)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._problem = f"{what} failed: {exc!s}"[:300]
+                RETRIES.inc()
+                log.warning("fusion cells retrying", what=what, error=self._problem, wait_s=delay_s)
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, self.settings.retry_max_s)
+                continue
+            if self._problem is not None:
+                log.info("fusion cells recovered", what=what)
+                self._problem = None
+            return result
+
+    async def drained(self) -> bool:
+        """True when every assigned record has been processed and its events published."""
+        sub = self._subscription
+        return sub is not None and self._idle and bool(sub.assignment()) and await sub.lag() == 0
+
+    async def health(self) -> ComponentHealth:
+        states = self.cells.states.values()
+        facts: dict[str, JsonValue] = {
+            "partitions": list[JsonValue](sorted(self.cells.states)),
+            "cells": sum(len(s.cells) for s in states),
+            "open_alerts": sum(len(s.alerts) for s in states),
+            "waiting_for_watermark": sum(len(s.pending) for s in states),
+            "late": sum(s.late for s in states),
+        }
+        if self._problem is not None:
+            return ComponentHealth(
+                name="fusion-cells", status="down", detail=self._problem, facts=facts
+            )
+        if self._subscription is not None:
+            sub = await self._subscription.health()
+            if not sub.alive:
+                return ComponentHealth(
+                    name="fusion-cells", status="down", detail=sub.reason, facts=facts
+                )
+            facts["lag"] = sub.lag
+        return ComponentHealth(name="fusion-cells", status="ok", facts=facts)
