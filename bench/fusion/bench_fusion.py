@@ -1,7 +1,9 @@
 """Fusion benchmark: positions per second through the detectors and the alert engine on
 one core, with many zones and vessels, beside the cost of only reading the records (the
-floor) in the same run; then precision and recall per detector on the generated scenario.
-Prints what it measured; never part of the test suite.
+floor) in the same run; then the cell stage (rendezvous, dark target) on the records the
+per-MMSI stage routed to it; then precision and recall per detector on the generated
+scenario (with sightings for the dark-target rule). Prints what it measured; never part
+of the test suite.
 
     taskset -c 1 .venv/bin/python bench/fusion/bench_fusion.py [--vessels 10000] [--zones 1000]
 """
@@ -14,6 +16,7 @@ import platform
 import random
 import sys
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,9 +27,12 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bus.base import Outgoing, Record
+from fusion.cells.processor import CellFusion
+from fusion.cells.state import CellShardState
+from fusion.detectors.base import PositionInput
 from fusion.processor import Fusion
 from fusion.settings import FusionSettings
-from fusion.tracks import ShardState
+from fusion.tracks import ShardState, Track
 from fusion.wire import read_position
 from schemas.ais import PositionReport
 from schemas.alerts import AlertChange
@@ -94,36 +100,87 @@ def records(vessels: int, per_vessel: int, rng: random.Random) -> list[Record]:
     return out
 
 
-def throughput(vessels: int, zone_count: int, per_vessel: int) -> tuple[float, float, int]:
+class WithoutCells(Fusion):
+    """The per-MMSI stage as it was before the cell stage: nothing routed to cells (the
+    baseline of the routing's cost, measured in the same run)."""
+
+    def _to_cells(self, track: Track, position: PositionInput) -> None:
+        return None
+
+
+def without_cells(recs: list[Record], zones: list[Geofence]) -> float:
+    fusion = WithoutCells(FusionSettings())
+    fusion.set_zones(zones)
+    fusion.states[0] = ShardState(0)
+    started = time.perf_counter()
+    for i in range(0, len(recs), 5000):
+        fusion.process(recs[i : i + 5000])
+    return len(recs) / (time.perf_counter() - started)
+
+
+def throughput(
+    vessels: int, zone_count: int, per_vessel: int
+) -> tuple[float, float, float, int, list[Record]]:
+    """(floor, per-MMSI stage positions/s without and with routing to cells, alert events,
+    the records it sent to cells)."""
     rng = random.Random(7)
     recs = records(vessels, per_vessel, rng)
     started = time.perf_counter()
     for r in recs:
         read_position(r)
     floor = len(recs) / (time.perf_counter() - started)
+    zones = make_zones(zone_count, rng)
+    baseline = without_cells(recs, zones)
     fusion = Fusion(FusionSettings())
-    fusion.set_zones(make_zones(zone_count, rng))
+    fusion.set_zones(zones)
     fusion.states[0] = ShardState(0)
+    fusion.cell_partitions = fusion.source_partitions = 1
     alerts = 0
+    cells: list[Record] = []
     started = time.perf_counter()
     for i in range(0, len(recs), 5000):
-        alerts += len(fusion.process(recs[i : i + 5000]).outgoing)
+        for o in fusion.process(recs[i : i + 5000]).outgoing:
+            if o.topic == Topic.FUSION_CELLS:
+                cells.append(Record(o.topic, 0, len(cells), o.key, o.raw, o.headers, 0))
+            else:
+                alerts += 1
     full = len(recs) / (time.perf_counter() - started)
-    return floor, full, alerts
+    return floor, baseline, full, alerts, cells
+
+
+def cell_throughput(cells: list[Record]) -> tuple[float, int]:
+    """Cell records per second through the cell stage (one partition), and alert events."""
+    stage = CellFusion(FusionSettings())
+    stage.states[0] = CellShardState(0)
+    alerts = 0
+    started = time.perf_counter()
+    for i in range(0, len(cells), 5000):
+        alerts += len(stage.process(cells[i : i + 5000]).outgoing)
+    return len(cells) / (time.perf_counter() - started), alerts
 
 
 async def precision_recall() -> dict[str, tuple[float, float, int]]:
-    from ingest.scenario import build_scenario
+    from ingest.scenario import ORIGIN_LAT, build_scenario
     from tests.fusion.support import THRESHOLDS, alerts_of
     from tests.fusion.test_scenario_memory import run_scenario
 
     scenario = build_scenario(thresholds=THRESHOLDS)
+    # Sightings: 10 where no vessel is (dark) and 10 at a vessel's position and time.
+    rng = random.Random(11)
+    positions = [r for r in await scenario_positions(scenario)]
+    dark = [
+        sighting(ORIGIN_LAT + rng.uniform(0.2, 0.5), 113.5 + rng.uniform(0, 0.5), t)
+        for t in rng.sample([p.event_time for p in positions], 10)
+    ]
+    seen = [sighting(p.lat, p.lon, p.event_time) for p in rng.sample(positions, 10)]  # type: ignore[arg-type]
     found = {
-        (a.rule.value, a.mmsis[0])
-        for a in alerts_of(await run_scenario(scenario))
+        (a.rule.value, a.mmsis[0] if a.mmsis else a.subject)
+        for a in alerts_of(await run_scenario(scenario, sightings=[*dark, *seen]))
         if a.change is AlertChange.OPENED
     }
-    expected = {(e.rule.value, e.mmsi) for e in scenario.expected}
+    expected = {(e.rule.value, e.mmsi) for e in scenario.expected} | {
+        ("dark_target", f"report:{r.report_id}") for r in dark
+    }
     out = {}
     for rule in sorted({r for r, _ in expected | found}):
         f = {x for x in found if x[0] == rule}
@@ -133,6 +190,30 @@ async def precision_recall() -> dict[str, tuple[float, float, int]]:
     return out
 
 
+async def scenario_positions(scenario):  # type: ignore[no-untyped-def]
+    from tests.fusion.support import scenario_records
+
+    return [
+        r.decode(PositionReport)
+        for r in await scenario_records(scenario)
+        if r.topic == Topic.AIS_POSITIONS
+    ]
+
+
+def sighting(lat: float, lon: float, at: datetime):  # type: ignore[no-untyped-def]
+    from schemas.patrol import PatrolReport, ReporterKind
+
+    return PatrolReport(
+        report_id=uuid.UUID(int=random.getrandbits(128)),
+        agency="BENCH",
+        reporter_kind=ReporterKind.PATROL_VESSEL,
+        observed_at=at,
+        received_at=at,
+        lat=lat,
+        lon=lon,
+    )
+
+
 def main(vessels: int = 10_000, zones: int = 1000, per_vessel: int = 10) -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {1 % (os.cpu_count() or 1)})
@@ -140,14 +221,28 @@ def main(vessels: int = 10_000, zones: int = 1000, per_vessel: int = 10) -> None
         f"Python {platform.python_version()} on {platform.machine()}, "
         f"{os.cpu_count()} cores, pinned to core {sorted(os.sched_getaffinity(0))}"
     )
-    floor, full, alerts = throughput(vessels, zones, per_vessel)
-    table = Table("path", "positions/s")
+    floor, baseline, full, alerts, cells = throughput(vessels, zones, per_vessel)
+    cell_rate, cell_alerts = cell_throughput(cells)
+    positions = vessels * per_vessel
+    table = Table("path", "records/s")
     table.add_row("read only (msgspec view of each record: the floor)", f"{floor:,.0f}")
     table.add_row(
-        f"fusion.process: {vessels:,} vessels, {zones:,} zones, batches of 5,000", f"{full:,.0f}"
+        f"fusion.process: {vessels:,} vessels, {zones:,} zones, batches of 5,000, "
+        "nothing routed to cells (the stage before this change)",
+        f"{baseline:,.0f}",
+    )
+    table.add_row("fusion.process, positions routed to their cells", f"{full:,.0f}")
+    table.add_row("cell stage (CellFusion.process), cell records", f"{cell_rate:,.0f}")
+    table.add_row(
+        "both stages on one core, positions",
+        f"{1 / (1 / full + len(cells) / positions / cell_rate):,.0f}",
     )
     console.print(table)
-    console.print(f"{vessels * per_vessel:,} positions, {alerts:,} alert events")
+    console.print(
+        f"{positions:,} positions, {alerts:,} alert events; {len(cells):,} cell records "
+        f"({len(cells) / positions:.2f} per position, marks included), "
+        f"{cell_alerts:,} pair alert events"
+    )
     pr = asyncio.run(precision_recall())
     table = Table("detector", "precision", "recall", "expected")
     for rule, (p, r, n) in pr.items():

@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from bus.base import Outgoing
 from bus.memory import MemoryBus
 from fusion.cells.service import CellService
 from fusion.checkpoint import MemoryCheckpointStore
@@ -33,7 +34,9 @@ def scenario():  # type: ignore[no-untyped-def]
     return build_scenario(thresholds=THRESHOLDS)
 
 
-async def run_scenario(scenario, settings=None):  # type: ignore[no-untyped-def]
+async def run_scenario(scenario, settings=None, sightings=()):  # type: ignore[no-untyped-def]
+    """The scenario through both stages; ``sightings`` go to patrol.reports once the
+    positions are in (a sighting is judged when it arrives)."""
     bus = MemoryBus(source="/lookout/fusion")
     await bus.start()
     await bus.ensure_topics(list(Topic))
@@ -47,6 +50,12 @@ async def run_scenario(scenario, settings=None):  # type: ignore[no-untyped-def]
     try:
         await wait_drained(service)
         await wait_drained(cells)
+        if sightings:
+            await bus.publish_many(
+                [Outgoing(Topic.PATROL_REPORTS, str(r.report_id), r) for r in sightings]
+            )
+            await wait_drained(service)
+            await wait_drained(cells)
     finally:
         for task in tasks:
             task.cancel()
