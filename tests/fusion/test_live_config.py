@@ -41,6 +41,7 @@ def topics_for(unique: str) -> FusionTopics:
         geofences=f"{Topic.CONFIG_GEOFENCES.value}.{unique}",
         watchlist=f"{Topic.CONFIG_WATCHLIST.value}.{unique}",
         alerts=f"{Topic.FUSION_ALERTS.value}.{unique}",
+        cells=f"{Topic.FUSION_CELLS.value}.{unique}",
     )
 
 

@@ -113,14 +113,16 @@ async def run_to_end(services: list[FusionService], timeout_s: float = 90) -> No
 
 
 def comparable_events(records: Sequence[Record]) -> dict[tuple[str | None, bytes], bytes | None]:
-    """``distinct_events`` without watchlist alerts matched on a name: a name comes on
-    ``ais.static`` and which positions of ``ais.positions`` were read before it depends on
-    how the two topics' fetches interleave, so their update events may differ between two
-    runs (their ids and final states may not: ``compare`` checks them)."""
+    """``distinct_events`` without watchlist alerts matched on a name, nor rendezvous: a
+    name, and a ship type (a rendezvous's severity: fishing meets carrier), come on
+    ``ais.static``, and which positions of ``ais.positions`` were read before it depends on
+    how the two topics' fetches interleave, so their events may differ between two runs
+    (their ids and final states may not: ``compare`` checks them)."""
     name_matched = {
         r.key
         for r, a in zip(records, alerts_of(records), strict=True)
-        if a.rule is AlertRule.WATCHLIST and a.evidence.get("matched_field") == "name"
+        if (a.rule is AlertRule.WATCHLIST and a.evidence.get("matched_field") == "name")
+        or a.rule is AlertRule.RENDEZVOUS
     }
     return {k: v for k, v in distinct_events(records).items() if k[0] not in name_matched}
 

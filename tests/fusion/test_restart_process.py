@@ -22,6 +22,7 @@ import pytest
 
 from bus import BusSettings
 from bus.kafka import KafkaBus
+from fusion.cells.service import CellService
 from fusion.processor import FusionTopics
 from fusion.service import FusionService
 from fusion.settings import FusionSettings
@@ -125,12 +126,15 @@ async def test_a_fusion_process_killed_mid_replay_restarts_without_loss_or_doubl
     env = fusion_env(settings, own_broker, db_url, ops_port)
     log = tmp_path / "fusion.log"
     checkpoints = PostgresCheckpointStore(db_url)
-    reference_topics = FusionTopics(alerts=f"{Topic.FUSION_ALERTS.value}.reference")
+    reference_topics = FusionTopics(
+        alerts=f"{Topic.FUSION_ALERTS.value}.reference",
+        cells=f"{Topic.FUSION_CELLS.value}.reference",
+    )
     process: subprocess.Popen[bytes] | None = None
     async with KafkaBus(own_broker, source="/lookout/ingest") as bus:
-        reference = FusionService(
-            bus, scaled_settings(group="reference"), checkpoints, topics=reference_topics
-        )
+        reference_settings = scaled_settings(group="reference", cell_group="reference-cells")
+        reference = FusionService(bus, reference_settings, checkpoints, topics=reference_topics)
+        reference_cells = CellService(bus, reference_settings, checkpoints, topics=reference_topics)
         await bus.ensure_topics([Topic.AIS_POSITIONS, Topic.AIS_STATIC, Topic.FUSION_ALERTS])
         await publish_config(bus, scenario, Topic.CONFIG_GEOFENCES, Topic.CONFIG_WATCHLIST)
         await bus.publish_many(renamed(records[:cut], same))
@@ -149,11 +153,14 @@ async def test_a_fusion_process_killed_mid_replay_restarts_without_loss_or_doubl
 
                 await bus.publish_many(renamed(records[cut:], same))
                 process = start(env, log)
-                reference_task = asyncio.create_task(reference.run())
+                reference_tasks = [
+                    asyncio.create_task(reference.run()),
+                    asyncio.create_task(reference_cells.run()),
+                ]
                 try:
-                    await drain([reference], [reference_task])
+                    await drain([reference, reference_cells], reference_tasks)
                 finally:
-                    await stop([reference_task])
+                    await stop(reference_tasks)
                 reference_records = await read_all(bus, reference_topics.alerts)
                 expected = comparable_events(reference_records)
 
