@@ -48,6 +48,7 @@ const state = {
   fleet: { n: 0, starts: new Int32Array(TYPE_COLOURS.length + 1) },
   zones: [],
   alerts: new Map(),
+  closed: new Map(),  // alert id -> updated_at of its closing, as the stream told it
   track: null,
   selected: null,
   view: { lon: 118.0, lat: -2.5, scale: 20 }, // scale: pixels per degree of longitude
@@ -463,8 +464,10 @@ function renderLegend() {
 // --- Alerts: newest and most severe first; closed ones leave the list.
 function upsertAlert(alert) {
   const known = state.alerts.has(alert.alert_id);
-  if (alert.status === "closed") state.alerts.delete(alert.alert_id);
-  else state.alerts.set(alert.alert_id, alert);
+  if (alert.status === "closed") {
+    state.alerts.delete(alert.alert_id);
+    state.closed.set(alert.alert_id, alert.updated_at);  // so an older list cannot revive it
+  } else state.alerts.set(alert.alert_id, alert);
   if (alert.rule === "distress" && !known && alert.status === "open") alarm();
   renderAlerts();
 }
@@ -588,19 +591,30 @@ function ago(iso) {
 async function loadAlerts() {
   const params = "status=open&status=acknowledged&status=escalated&limit=500";
   const page = await (await api(`/v1/alerts?${params}`)).json();
-  state.alerts.clear();
-  for (const alert of page.items) state.alerts.set(alert.alert_id, alert);
+  // Merged, not replaced: a change the stream delivered while this list was on its way is
+  // newer than the list's copy and is kept.
+  for (const alert of page.items) {
+    const known = state.alerts.get(alert.alert_id)?.updated_at ?? state.closed.get(alert.alert_id);
+    if (!known || known <= alert.updated_at) state.alerts.set(alert.alert_id, alert);
+  }
   renderAlerts();
 }
 
 let source = null;
+// Resolves once the stream is ready (or has failed to open): a stream that starts "from now"
+// misses what was committed before it opened, so the list is read only after that moment and
+// nothing falls between the two.
 function followAlerts() {
   if (source) source.close();
-  // EventSource sends the session cookie and, on reconnecting, Last-Event-ID by itself.
-  source = new EventSource("/v1/alerts/stream");
-  source.addEventListener("alert", (event) => upsertAlert(JSON.parse(event.data)));
-  source.onopen = () => { state.live = true; liveBadge(); };
-  source.onerror = () => { state.live = false; liveBadge(); };
+  return new Promise((opened) => {
+    // EventSource sends the session cookie and, on reconnecting, Last-Event-ID by itself.
+    source = new EventSource("/v1/alerts/stream");
+    source.addEventListener("alert", (event) => upsertAlert(JSON.parse(event.data)));
+    // "ready" comes once the server follows every change (the HTTP open may come before).
+    source.addEventListener("ready", () => opened());
+    source.onopen = () => { state.live = true; liveBadge(); };
+    source.onerror = () => { state.live = false; liveBadge(); opened(); };
+  });
 }
 function liveBadge() {
   $("live").textContent = state.live ? t("alerts.live") : t("alerts.offline");
@@ -704,11 +718,12 @@ let timer = null;
 async function start(me) {
   $("who").textContent = `${me.agency} · ${me.role}`;
   $("logout").hidden = false;
-  await Promise.all([refreshVessels(), refreshZones(), loadAlerts(), refreshAssets()]);
+  await Promise.all([
+    refreshVessels(), refreshZones(), followAlerts().then(loadAlerts), refreshAssets(),
+  ]);
   // The fine basemap parsed in the background (the worker) once the picture is up, so that
   // the first zoom past FINE_LAND_SCALE finds it ready and the first picture never waits.
   loadLand("fine");
-  followAlerts();
   clearInterval(timer);
   timer = setInterval(() => {
     refreshVessels().catch(() => {});

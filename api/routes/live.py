@@ -20,7 +20,8 @@ router = APIRouter(prefix="/alerts", tags=["alerts"])
     responses={
         200: {
             "content": {"text/event-stream": {}},
-            "description": "`event: alert`, `id: <change number>`, `data: <Alert JSON>`.",
+            "description": "First `event: ready` once the stream follows every change; then "
+            "`event: alert`, `id: <change number>`, `data: <Alert JSON>`.",
         }
     },
 )
@@ -45,7 +46,10 @@ async def stream(
 
     async def events() -> AsyncIterator[ServerSentEvent | dict[str, Any]]:
         async with live.connect(caller.agency, resume) as client:
+            # Named, so a page can wait for it: from here on nothing committed is missed,
+            # and a list read after it leaves no gap before the stream's first change.
             yield ServerSentEvent(comment="connected", retry=2000)
+            yield ServerSentEvent(event="ready", data="{}")
             while True:
                 item = await client.queue.get()
                 if item is None:  # fell too far behind: the browser resumes from the database

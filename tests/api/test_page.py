@@ -5,6 +5,7 @@ the test, and acknowledging it from the list changes the alert in the database."
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,6 +17,9 @@ from store.db import connect
 from tests.api.conftest import WatchFloor
 from tests.api.support import ApiServer, eventually
 from tests.store.factories import position, static
+
+if TYPE_CHECKING:
+    from playwright.async_api import Route
 
 pytestmark = pytest.mark.postgres
 
@@ -124,3 +128,43 @@ async def test_the_watch_floor_page(watch_floor: WatchFloor) -> None:
     shot = await watch_floor.screenshot("watch-floor.png")
     assert len(shot) > 10_000
     assert watch_floor.errors == [], watch_floor.errors
+
+
+async def test_an_alert_stored_while_the_page_loads_its_list_is_not_missed(
+    watch_floor: WatchFloor,
+) -> None:
+    """The list of open alerts and the live stream must leave no gap between them: here the
+    alert is stored after the list was read but before the page has it, the moment a page
+    that opened its stream only after the list would start "from now" past the alert."""
+    live_api, page = watch_floor.api, watch_floor.page
+    assert live_api.bus is not None
+    alert = Alert.open(
+        rule=AlertRule.WATCHLIST,
+        severity=Severity.HIGH,
+        subject="525200007",
+        mmsis=[525_200_007],
+        title="VESSEL 7 on the watchlist",
+        started_at=datetime.now(UTC) - timedelta(minutes=1),
+        lat=-8.5,
+        lon=115.5,
+    )
+
+    async def stored() -> bool:
+        async with await connect(live_api.db_url) as owner:
+            cur = await owner.execute("SELECT 1 FROM alerts WHERE alert_id = %s", (alert.alert_id,))
+            return await cur.fetchone() is not None
+
+    async def list_read_then_alert_stored(route: Route) -> None:
+        response = await route.fetch()  # the list as the database had it
+        assert live_api.bus is not None
+        await live_api.bus.publish_many(
+            [Outgoing(Topic.FUSION_ALERTS.value, str(alert.alert_id), alert)]
+        )
+        await eventually(stored, "the alert in the database")
+        await route.fulfill(response=response)
+
+    await page.route("**/v1/alerts?*", list_read_then_alert_stored)
+    await watch_floor.sign_in()
+    item = page.locator(f'#alerts li[data-alert-id="{alert.alert_id}"]')
+    await item.wait_for(timeout=20_000)
+    assert watch_floor.errors == []
