@@ -167,7 +167,8 @@ def as_record(row: PositionRow, offset: int) -> Record:
 
 def sink_row(row: PositionRow) -> PositionRow:
     """The row as the sink stages it (what the record above decodes to), dated in whole
-    seconds as an NMEA 4.0 tag block (``c:``) dates a report."""
+    seconds as an NMEA 4.0 tag block (``c:``) dates a report; what bench_store adds after
+    the flag (the H3 cell, once positions has one) is kept."""
     info = classify_mmsi(row[1])
     course = row[6] % 360.0  # 359.96 rounds to 360.0, which AIS keeps for "not available"
     return (
@@ -178,6 +179,7 @@ def sink_row(row: PositionRow) -> PositionRow:
         info.valid,
         info.kind.value,
         info.country,
+        *row[17:],
     )
 
 
