@@ -1,9 +1,10 @@
 """Zones and watchlist entries from files, validated, for ``lookout config load``.
 
-* Zones: a GeoJSON FeatureCollection; each feature has an ``id`` (or ``properties.id``),
-  properties ``name``, ``kind`` (a ``ZoneKind``) and optional rule fields
-  (``GeofenceRules``). The kind's default rules are filled in for fields not given, so the
-  config topic holds complete rules.
+* Zones: a GeoJSON FeatureCollection, or any file GDAL reads (Shapefile, GeoPackage, KML
+  ...), read with geopandas and reprojected to WGS 84; each feature has an ``id`` (or an
+  ``id`` property or column), properties ``name``, ``kind`` (a ``ZoneKind``) and optional
+  rule fields (``GeofenceRules``). The kind's default rules are filled in for fields not
+  given, so the config topic holds complete rules.
 * Watchlist: CSV with columns ``name, imo, mmsi, callsign, reason`` and optional
   ``entry_id``, ``severity``, ``provenance``, ``expires_at``; or a JSON list of objects
   with the same fields. Without an ``entry_id`` the id derives from the normalised
@@ -19,11 +20,13 @@ import csv
 import hashlib
 import io
 import json
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 from pydantic import ValidationError
 
@@ -46,7 +49,12 @@ def _why(exc: ValidationError) -> str:
     )
 
 
+ZONE_FILE_SUFFIXES = frozenset({".geojson", ".shp", ".gpkg", ".kml", ".fgb", ".gml"})
+"""Zone files read with geopandas (GDAL): GeoJSON, Shapefile, GeoPackage, KML, FlatGeobuf, GML."""
+
+
 def load_zones(text: str, now: datetime) -> Loaded:
+    """Zones from the text of a GeoJSON FeatureCollection (the API's and the tests' path)."""
     loaded = Loaded()
     try:
         doc = json.loads(text)
@@ -56,12 +64,71 @@ def load_zones(text: str, now: datetime) -> Loaded:
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         loaded.problems.append("not a GeoJSON FeatureCollection")
         return loaded
-    for n, feature in enumerate(doc.get("features") or [], start=1):
+    return zones_of(list(doc.get("features") or []), now)
+
+
+def read_zone_file(path: Path, now: datetime) -> Loaded:
+    """Zones from a file, read with geopandas: any format GDAL reads (GeoJSON, Shapefile,
+    GeoPackage, KML ...), reprojected to WGS 84 from the file's CRS (a file without one is
+    taken as WGS 84, as GeoJSON is). A feature GDAL cannot read as a geometry (a ring that
+    is not closed ...) is one problem line, the others are still checked."""
+    import geopandas  # slow to import; only `lookout config load` needs it
+
+    try:
+        with warnings.catch_warnings():
+            # GDAL warns of what it cannot read (an unclosed ring ...): each such feature
+            # becomes a problem line below, so the warning would only say it twice.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            frame = geopandas.read_file(path, engine="pyogrio", on_invalid="ignore")
+    except Exception as exc:  # GDAL's errors are many types; each is this file's problem
+        return Loaded(problems=[f"{path.name}: cannot read zones: {exc}"])
+    if frame.crs is not None and frame.crs.to_epsg() != 4326:
+        frame = frame.to_crs(4326)
+    features: list[dict[str, Any]] = []
+    for row in frame.to_dict("records"):
+        geometry = row.pop(frame.geometry.name, None)
+        props = {k: _plain(v) for k, v in row.items()}
+        props = {k: v for k, v in props.items() if v is not None}
+        features.append(
+            {
+                "type": "Feature",
+                "properties": props,
+                "geometry": None if geometry is None else json.loads(shapely.to_geojson(geometry)),
+            }
+        )
+    return zones_of(features, now)
+
+
+def _plain(value: object) -> object:
+    """A cell of the frame as JSON would have it: missing values None, arrays lists."""
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return _plain(value.item())
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    try:
+        if value != value:  # NaN, NaT
+            return None
+    except TypeError:  # pandas' NA will not be a truth value: missing too
+        return None
+    return value
+
+
+def zones_of(features: list[dict[str, Any]], now: datetime) -> Loaded:
+    """Validate GeoJSON-like features as zones, one problem line per bad feature."""
+    loaded = Loaded()
+    for n, feature in enumerate(features, start=1):
         props: dict[str, Any] = dict(feature.get("properties") or {})
         zone_id = feature.get("id", props.pop("id", None))
         label = f"feature {n}" + (f" ({zone_id})" if zone_id else "")
         if zone_id is None:
             loaded.problems.append(f"{label}: no id (feature 'id' or properties.id)")
+            continue
+        if feature.get("geometry") is None:
+            loaded.problems.append(f"{label}: no readable polygon (is every ring closed?)")
             continue
         try:
             kind = ZoneKind(str(props.get("kind")))
@@ -150,19 +217,20 @@ def load_watchlist(text: str, now: datetime, *, as_json: bool) -> Loaded:
 
 
 def load_file(path: Path, now: datetime) -> Loaded:
-    """Zones from .geojson (or a JSON FeatureCollection), a watchlist from .csv or .json."""
-    text = path.read_text(encoding="utf-8")
+    """Zones from a GIS file (or a JSON FeatureCollection), a watchlist from .csv or .json."""
     suffix = path.suffix.lower()
+    if suffix in ZONE_FILE_SUFFIXES:
+        return read_zone_file(path, now)
+    text = path.read_text(encoding="utf-8")
     if suffix == ".csv":
         return load_watchlist(text, now, as_json=False)
-    if suffix == ".geojson":
-        return load_zones(text, now)
     if suffix == ".json":
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             return Loaded(problems=[f"not JSON: {exc}"])
         if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
-            return load_zones(text, now)
+            return read_zone_file(path, now)
         return load_watchlist(text, now, as_json=True)
-    return Loaded(problems=[f"{path.name}: expected .geojson, .json or .csv"])
+    kinds = ", ".join(sorted(ZONE_FILE_SUFFIXES))
+    return Loaded(problems=[f"{path.name}: expected zones ({kinds}), .json or .csv"])

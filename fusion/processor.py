@@ -34,11 +34,11 @@ from fusion.detectors.watchlist import WatchlistDetector, WatchlistIndex
 from fusion.engine import AlertEngine
 from fusion.geo.cells import cell_name, cell_of, cells_near
 from fusion.geo.coastline import Coastline, natural_earth_coastline
-from fusion.geo.zones import ZoneHits, ZoneIndex
+from fusion.geo.zones import ZoneIndex
 from fusion.metrics import CELL_RECORDS, LATE, RECORDS, REFUSED, WATERMARK
 from fusion.settings import FusionSettings
 from fusion.tracks import Fix, Identity, ShardState, Track
-from fusion.watermark import observe, watermark
+from fusion.watermark import watermark
 from fusion.wire import (
     VESSEL_POSITION_TYPES,
     PositionView,
@@ -108,17 +108,21 @@ class Fusion:
         self.watchlist = WatchlistIndex()
         self.geofence = GeofenceDetector(settings, self.engine, self.zones)
         self.gap = GapDetector(settings, self.engine, self.zones, self._shore_of)
+        self.loitering = LoiteringDetector(settings, self.engine, self.zones)
         self.watchlisted = WatchlistDetector(settings, self.engine, self.watchlist)
         self.states: dict[int, ShardState] = {}
         self.distress = DistressDetector(settings, self.engine, self.states)
         self.detectors: list[Detector] = [
             self.geofence,
             self.gap,
-            LoiteringDetector(settings, self.engine),
+            self.loitering,
             SpoofingDetector(settings, self.engine),
             self.watchlisted,
             self.distress,
         ]
+        self._position_detectors: list[Detector] = []
+        self._watermark_detectors: list[Detector] = []
+        self._lateness_s = settings.allowed_lateness_s
         self._slow_kn = max(settings.loiter_max_speed_kn, settings.rendezvous_max_speed_kn)
         self._quiet_s = self.gap.coverage_slack_s(settings.gap_s)
         self._cell_out: list[Outgoing] = []
@@ -143,7 +147,7 @@ class Fusion:
         index = ZoneIndex(active, self.settings.geofence_hysteresis_m)
         self._cell_margin_m = self._pair_margin_m(active)
         gone = set(self.zones.zones) - set(index.zones)
-        self.zones = self.geofence.zones = self.gap.zones = index
+        self.zones = self.geofence.zones = self.gap.zones = self.loitering.zones = index
         for state in self.states.values():
             mark = watermark(state, self.settings.allowed_lateness_s)
             if mark is None:
@@ -169,16 +173,31 @@ class Fusion:
         Every record's partition must be owned (its state loaded)."""
         result = BatchResult()
         by_shard: dict[int, tuple[list[Record], list[Record], list[Record], list[Record]]] = {}
+        slot = {
+            self.topics.static: 0,
+            self.topics.positions: 1,
+            self.topics.safety: 2,
+            self.topics.reports: 3,
+        }
+        counts: dict[str, int] = {}
         for record in records:
-            if record.topic == self.topics.positions:
-                by_shard.setdefault(record.partition, ([], [], [], []))[1].append(record)
-            elif record.topic == self.topics.static:
-                by_shard.setdefault(record.partition, ([], [], [], []))[0].append(record)
-            elif record.topic == self.topics.safety:
-                by_shard.setdefault(record.partition, ([], [], [], []))[2].append(record)
-            elif record.topic == self.topics.reports:
-                by_shard.setdefault(record.partition, ([], [], [], []))[3].append(record)
-            RECORDS.labels(record.topic).inc()
+            topic = record.topic
+            counts[topic] = counts.get(topic, 0) + 1
+            which = slot.get(topic)
+            if which is not None:
+                lists = by_shard.get(record.partition)
+                if lists is None:
+                    lists = by_shard[record.partition] = ([], [], [], [])
+                lists[which].append(record)
+        for topic, count in counts.items():
+            RECORDS.labels(topic).inc(count)
+        # Each detector is told only of what it overrides (these run once per position).
+        self._position_detectors = [
+            d for d in self.detectors if type(d).on_position is not Detector.on_position
+        ]
+        self._watermark_detectors = [
+            d for d in self.detectors if type(d).on_watermark is not Detector.on_watermark
+        ]
         for shard in sorted(by_shard):
             statics, positions, safety, reports = by_shard[shard]
             state = self.states[shard]
@@ -221,11 +240,10 @@ class Fusion:
         return fresh
 
     def _advance(self, state: ShardState, event_t: float) -> None:
-        before = state.max_event_t
-        observe(state, event_t)
-        if state.max_event_t != before:
-            mark = state.max_event_t - self.settings.allowed_lateness_s  # type: ignore[operator]
-            for detector in self.detectors:
+        if state.max_event_t is None or event_t > state.max_event_t:
+            state.max_event_t = event_t
+            mark = event_t - self._lateness_s
+            for detector in self._watermark_detectors:
                 detector.on_watermark(state, mark)
 
     def _shard(
@@ -254,22 +272,34 @@ class Fusion:
                 and view.lon is not None
             ):
                 views.append(view)
-        if views:
-            lats = np.fromiter((v.lat for v in views), dtype=float, count=len(views))
-            lons = np.fromiter((v.lon for v in views), dtype=float, count=len(views))
-            hits = self.zones.hits(lats, lons)
-            shore = self._shore(views, lats, lons)
+        if not views:
+            for identity in identities:
+                self._identity(state, identity)
+            return
+        n = len(views)
+        lats = np.fromiter((v.lat for v in views), dtype=float, count=n)
+        lons = np.fromiter((v.lon for v in views), dtype=float, count=n)
+        hits = self.zones.hits(lats, lons)
+        # Plain Python lists: indexing a numpy array per position costs more than the list.
+        shore: list[float] = self._shore(views, lats, lons).tolist()
+        in_port: list[bool] = hits.in_port.tolist()
+        times = [v.event_time.timestamp() for v in views]
+        inside, near = hits.inside, hits.near
+        if not identities:
+            for i in range(n):
+                self._position(state, views[i], times[i], inside[i], near[i], in_port[i], shore[i])
+            return
         # Identities are applied among the positions in event-time order; they never move
         # the watermark and are never late (a table of who is who, read when it comes).
         ordered = heapq.merge(
-            ((v.event_time, 0, i) for i, v in enumerate(identities)),
-            ((v.event_time, 1, i) for i, v in enumerate(views)),
+            ((v.event_time.timestamp(), 0, i) for i, v in enumerate(identities)),
+            ((t, 1, i) for i, t in enumerate(times)),
         )
         for _, kind, i in ordered:
             if kind == 0:
                 self._identity(state, identities[i])
             else:
-                self._position(state, views[i], hits, i, float(shore[i]))
+                self._position(state, views[i], times[i], inside[i], near[i], in_port[i], shore[i])
 
     def _identity(self, state: ShardState, view: StaticView) -> None:
         t = view.event_time.timestamp()
@@ -286,13 +316,18 @@ class Fusion:
             detector.on_static(state, track, static, before)
 
     def _position(
-        self, state: ShardState, view: PositionView, hits: ZoneHits, i: int, shore_nm: float
+        self,
+        state: ShardState,
+        view: PositionView,
+        t: float,
+        inside: frozenset[str],
+        near: frozenset[str],
+        in_port: bool,
+        shore_nm: float,
     ) -> None:
-        t = view.event_time.timestamp()
-        lateness = self.settings.allowed_lateness_s
-        mark = watermark(state, lateness)
-        if mark is not None and t < mark:
-            state.late += 1
+        """One position through the detectors (``shore_nm`` NaN: not computed)."""
+        if state.max_event_t is not None and t < state.max_event_t - self._lateness_s:
+            state.late += 1  # older than the watermark
             LATE.inc()
             return
         station = view.station or view.source or None
@@ -304,19 +339,20 @@ class Fusion:
             state.late += 1  # older than this vessel's latest fix: out of order
             LATE.inc()
             return
+        flags = view.mmsi_info
         position = PositionInput(
             view.mmsi,
             Fix(t, view.lat, view.lon, view.speed_kn, station),  # type: ignore[arg-type]
-            hits.inside[i],
-            hits.near[i],
-            bool(hits.in_port[i]),
-            None if np.isnan(shore_nm) else shore_nm,
-            view.mmsi_info.valid,
-            view.mmsi_info.placeholder,
-            view.mmsi_info.reason,
+            inside,
+            near,
+            in_port,
+            None if shore_nm != shore_nm else shore_nm,  # NaN is the only float unequal to itself
+            flags.valid,
+            flags.placeholder,
+            flags.reason,
             view.nav_status,
         )
-        for detector in self.detectors:
+        for detector in self._position_detectors:
             detector.on_position(state, track, position)
         track.last = position.fix
         self._to_cells(track, position)

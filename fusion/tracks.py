@@ -53,6 +53,9 @@ class Track(msgspec.Struct, omit_defaults=True):
     gap_zone: str | None = None
     """A zone the last fix is in whose rules ask for a shorter gap (``GeofenceRules.gap_s``)."""
     gap_zone_s: float | None = None
+    gap_due: float | None = None
+    """The deadline of this vessel's live entry in ``ShardState.gap_timers`` (one per vessel,
+    moved on when it comes due, not one per position)."""
     watch: list[str] = msgspec.field(default_factory=list)
     """Watchlist entries this vessel matched (their alerts follow its position)."""
 
@@ -85,7 +88,8 @@ class ShardState(msgspec.Struct):
     tracks: dict[int, Track] = msgspec.field(default_factory=dict)
     alerts: dict[str, OpenAlert] = msgspec.field(default_factory=dict)
     gap_timers: list[tuple[float, int]] = msgspec.field(default_factory=list)
-    """A heap of (deadline, MMSI): when the watermark passes it, that vessel is silent."""
+    """A heap of (deadline, MMSI): when the watermark passes it, that vessel may be silent
+    (``Track.gap_due`` says which entry is live)."""
     stations: dict[str, StationLife] = msgspec.field(default_factory=dict)
     late: int = 0
     distress: DistressState = msgspec.field(default_factory=DistressState)

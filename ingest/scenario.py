@@ -3,10 +3,11 @@ raise: the ground truth of the fusion tests, the benchmark and the demo.
 
 Vessels sail south of Java, far (> 100 nm) from shore, each doing one behaviour or a
 near miss just under its threshold, among normal traffic that must stay silent: steady
-transits, a receiver outage that silences every vessel one station hears at once, ferries
-passing close at speed, and a fishing fleet working together above the rendezvous speed.
-All durations are multiples of the thresholds given (``ScenarioThresholds``), so tests run
-the same scenario in seconds with thresholds scaled down.
+transits, vessels at anchor with GPS noise, slow ships in a separation scheme, a receiver
+outage that silences every vessel one station hears at once, ferries passing close at
+speed, and a fishing fleet working together above the rendezvous speed. All durations are
+multiples of the thresholds given (``ScenarioThresholds``), so tests run the same scenario
+in seconds with thresholds scaled down.
 
 A rendezvous pair stays slow far from shore for longer than the loitering minimum too, so
 each of its vessels also loiters (expected: GFW's loitering and encounter events overlap
@@ -17,6 +18,7 @@ nothing at all.
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -66,6 +68,8 @@ class Scenario:
     names: dict[int, str] = field(default_factory=dict)
     pair_misses: dict[int, str] = field(default_factory=dict)
     """Vessels that must raise no rendezvous (they may loiter: slow long enough)."""
+    hard_normal: dict[int, str] = field(default_factory=dict)
+    """Normal traffic that looks like a behaviour (MMSI -> what it does): must stay silent."""
 
 
 def _checksum(body: str) -> str:
@@ -97,6 +101,12 @@ class Vessel:
     jumps: list[tuple[float, float, float]] = field(default_factory=list)
     """(at second, dlat, dlon): the reported position jumps by this much (spoofing)."""
     renames: list[tuple[float, str]] = field(default_factory=list)
+    status: int = 0
+    """ITU-R M.1371 navigational status it reports (1: at anchor)."""
+    jitter_m: float = 0.0
+    """GPS noise: each reported position is off by up to this, metres."""
+    speed_jitter_kn: float = 0.0
+    """Noise of the reported speed over ground, up to this, kn (never below 0)."""
 
     def heard(self, s: float) -> bool:
         return not any(a <= s < b for a, b in self.silent)
@@ -118,11 +128,93 @@ def _position(v: Vessel, lat: float, lon: float) -> list[str]:
             "speed": round(v.speed_kn, 1),
             "course": round(v.course_deg % 360, 1),
             "heading": int(v.course_deg % 360),
-            "status": 0,
+            "status": v.status,
         },
         talker_id="AI",
         sentence_type="VDM",
     )
+
+
+def _noisy(v: Vessel, lat: float, lon: float, rng: random.Random) -> list[str]:
+    """A position report with the vessel's GPS and speed noise (seeded per vessel, so the
+    scenario is the same every time)."""
+    if not v.jitter_m and not v.speed_jitter_kn:
+        return _position(v, lat, lon)
+    metres, bearing = rng.uniform(0, v.jitter_m), rng.uniform(0, 2 * math.pi)
+    dlat = metres * math.cos(bearing) / 1852 * NM_DEG
+    dlon = metres * math.sin(bearing) / 1852 * NM_DEG / math.cos(math.radians(lat))
+    speed = v.speed_kn
+    v.speed_kn = max(0.0, speed + rng.uniform(-v.speed_jitter_kn, v.speed_jitter_kn))
+    try:
+        return _position(v, lat + dlat, lon + dlon)
+    finally:
+        v.speed_kn = speed
+
+
+def anchored_fleet(start: datetime, th: ScenarioThresholds) -> tuple[Geofence, list[Vessel]]:
+    """Hard normal traffic: vessels at anchor in an anchorage, reporting nav status 1 with
+    GPS noise of a few tens of metres and speeds of 0-0.2 kn, one of them silent for longer
+    than a gap (anchored ships often switch to low power). An anchorage counts as port: no
+    loitering, no gap, and the noise is no jump and no flapping."""
+    lat, lon = ORIGIN_LAT - 0.1, ORIGIN_LON - 0.3  # west of every lane (they sail east)
+    anchorage = Geofence(
+        geofence_id="scenario-anchorage",
+        name="Scenario anchorage",
+        kind=ZoneKind.ANCHORAGE,
+        geometry=_box(lat, lon, 0.03),
+        rules=default_rules(ZoneKind.ANCHORAGE),
+        updated_at=start,
+    )
+    fleet = []
+    for i in range(3):
+        v = Vessel(
+            525_110_001 + i,
+            f"AT ANCHOR {i + 1}",
+            lat - 0.015 + 0.01 * i,
+            lon - 0.01 + 0.005 * i,
+            speed_kn=0.0,  # swinging round the anchor, going nowhere: the noise says 0-0.2
+            course_deg=0.0,
+            status=1,
+            jitter_m=30.0,
+            speed_jitter_kn=0.2,
+            station="rx-a",
+        )
+        fleet.append(v)
+    fleet[-1].silent = [(th.gap_s * 0.2, th.gap_s * 1.8)]
+    return anchorage, fleet
+
+
+def separation_scheme(lat: float) -> list[Vessel]:
+    """Hard normal traffic: slow ships in the two lanes of a traffic separation scheme,
+    about 450 m apart, at 2.3-3.5 kn with speed-over-ground noise that dips below the
+    loitering speed now and then, passing each other close (slow, but never both below
+    the encounter speed for long)."""
+    fleet = []
+    for i in range(2):
+        east = Vessel(
+            525_120_001 + i,
+            f"LANE EAST {i + 1}",
+            lat,
+            ORIGIN_LON + 0.01 * i,
+            speed_kn=2.3 + 0.6 * i,
+            course_deg=90.0,
+            speed_jitter_kn=0.4,
+            jitter_m=10.0,
+            station="rx-b",
+        )
+        west = Vessel(
+            525_120_101 + i,
+            f"LANE WEST {i + 1}",
+            lat - 0.004,
+            ORIGIN_LON + 0.03 + 0.01 * i,
+            speed_kn=2.4 + 0.5 * i,
+            course_deg=270.0,
+            speed_jitter_kn=0.4,
+            jitter_m=10.0,
+            station="rx-b",
+        )
+        fleet += [east, west]
+    return fleet
 
 
 def _static(v: Vessel, name: str, seq: int) -> list[str]:
@@ -194,8 +286,17 @@ def build_scenario(
         )
     # Receiver outage: every vessel station rx-c hears falls silent at once, longer than a gap.
     outage = (th.gap_s * 0.3, th.gap_s * 1.6)
+    hard_normal: dict[int, str] = {}
     for i in range(5):
         fleet.append(vessel(525_200_001 + i, f"COVERAGE {i + 1}", station="rx-c", silent=[outage]))
+        hard_normal[fleet[-1].mmsi] = "silenced by a receiver outage"
+    # At anchor with GPS noise, and slow ships in a separation scheme: silent too.
+    anchorage, anchored = anchored_fleet(start, th)
+    lane += 2
+    scheme = separation_scheme(ORIGIN_LAT - 0.05 * lane)
+    hard_normal |= {v.mmsi: "at anchor with GPS noise" for v in anchored}
+    hard_normal |= {v.mmsi: "slow in a separation scheme" for v in scheme}
+    fleet += anchored + scheme
 
     # Geofence: a restricted box on the lane of one vessel; a near miss passes just outside.
     zone_lat = ORIGIN_LAT - 0.05 * (lane + 1)
@@ -347,6 +448,7 @@ def build_scenario(
         messages.append(
             (t0 + s, order, [tagged(x, t0 + s, v.station) for x in _static(v, v.name, seq)])
         )
+        noise = random.Random(v.mmsi)
         legs = sorted(v.legs)
         jumps = sorted(v.jumps)
         renames = sorted(v.renames)
@@ -365,7 +467,7 @@ def build_scenario(
                     (t0 + s, order, [tagged(x, t0 + s, v.station) for x in _static(v, name, seq)])
                 )
             if v.heard(s):
-                sentences = _position(v, v.lat + shift_lat, v.lon + shift_lon)
+                sentences = _noisy(v, v.lat + shift_lat, v.lon + shift_lon, noise)
                 messages.append((t0 + s, order, [tagged(x, t0 + s, v.station) for x in sentences]))
             _move(v, step)
             s += step
@@ -378,7 +480,8 @@ def build_scenario(
         lines=lines,
         expected=expected,
         near_misses=near,
-        zones=[zone],
+        zones=[zone, anchorage],
         watchlist=watch,
         names={v.mmsi: v.name for v in fleet},
+        hard_normal=hard_normal,
     )

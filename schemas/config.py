@@ -69,6 +69,18 @@ class GeofenceRules(BaseModel):
     min_speed_kn: float | None = Field(default=None, ge=0)
     max_speed_kn: float | None = Field(default=None, ge=0)
     severity: Severity = Severity.MEDIUM
+    loiter_min_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Inside this zone, slow for this long is loitering, seconds, wherever the "
+        "shore is (e.g. 3600 in a marine protected area); None: the global rule only.",
+    )
+    loiter_max_speed_kn: float | None = Field(
+        default=None,
+        gt=0,
+        description="Inside this zone, slower than this counts as slow for loitering, kn; "
+        "None: the global speed.",
+    )
     gap_s: float | None = Field(
         default=None,
         gt=0,

@@ -226,6 +226,8 @@ class DistressDetector(Detector):
         """Devices of this partition unheard for the silence limit leave their incidents
         (wherever those are held); an incident with none left and nothing heard for
         ``distress_close_after_s`` closes."""
+        if not self._any_incident(state):
+            return  # the common case, asked once per position
         silence = self.settings.distress_device_silence_s
         for home in self._states(state):
             for subject in list(home.distress.incidents):
@@ -259,8 +261,15 @@ class DistressDetector(Detector):
                         **self._fields(incident),
                     )
 
+    def _any_incident(self, state: ShardState) -> bool:
+        if state.distress.incidents:
+            return True
+        return any(home.distress.incidents for home in (self.states or {}).values())
+
     def _states(self, state: ShardState) -> list[ShardState]:
-        return [state, *(s for s in (self.states or {}).values() if s is not state)]
+        if not self.states:
+            return [state]
+        return [state, *(s for s in self.states.values() if s is not state)]
 
     def _incident_of(
         self, state: ShardState, signal: DistressSignal

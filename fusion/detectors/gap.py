@@ -88,6 +88,8 @@ class GapDetector(Detector):
         track.gap_shore_nm = None
         track.gap_in_port = position.in_port
         track.gap_zone = track.gap_zone_s = None
+        if not position.inside:
+            return
         for zone_id in sorted(position.inside):
             zone = self.zones.zones.get(zone_id)
             zone_gap_s = zone.rules.gap_s if zone is not None else None
@@ -113,17 +115,34 @@ class GapDetector(Detector):
                 self._open(state, track, last)
             self._close(state, track, last, fix)
         self.remember(track, position)
-        heapq.heappush(state.gap_timers, (fix.t + self.gap_s(track), track.mmsi))
+        # One timer per vessel: a later deadline leaves the earlier entry in place (it is
+        # moved on when it comes due); only an earlier one (a zone asking for a shorter
+        # gap) needs an entry of its own. One entry per position grew the heap by every
+        # position of the last gap_s.
+        due = fix.t + self.gap_s(track)
+        if track.gap_due is None or due < track.gap_due:
+            track.gap_due = due
+            heapq.heappush(state.gap_timers, (due, track.mmsi))
 
     def on_watermark(self, state: ShardState, watermark_t: float) -> None:
         timers = state.gap_timers
         while timers and timers[0][0] <= watermark_t:
             deadline, mmsi = heapq.heappop(timers)
             track = state.tracks.get(mmsi)
-            last = track.last if track is not None else None
-            if track is None or last is None or last.t + self.gap_s(track) != deadline:
-                continue  # heard since: this timer is stale
-            self._open(state, track, last)
+            if track is None or (track.gap_due is not None and track.gap_due != deadline):
+                continue  # superseded by an earlier deadline, already handled
+            track.gap_due = None
+            last = track.last
+            if last is None:
+                continue
+            due = last.t + self.gap_s(track)
+            if due > deadline:
+                # Heard since: the timer moves on to the latest fix's deadline (popped in
+                # this same loop if the watermark has passed it too).
+                track.gap_due = due
+                heapq.heappush(timers, (due, mmsi))
+            elif due == deadline:
+                self._open(state, track, last)
 
     def coverage_slack_s(self, gap_s: float) -> float:
         return min(self.settings.gap_coverage_slack_s, gap_s / 2)

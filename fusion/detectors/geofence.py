@@ -50,6 +50,8 @@ class GeofenceDetector(Detector):
         return zone.rules.dwell_s
 
     def on_position(self, state: ShardState, track: Track, position: PositionInput) -> None:
+        if not position.inside and not track.zones:
+            return  # outside every zone, before and now: most positions
         fix = position.fix
         for zone_id in sorted(position.inside - track.zones.keys()):
             zone = self.zones.zones.get(zone_id)

@@ -12,12 +12,16 @@ and identities that change.
 
 from __future__ import annotations
 
+import math
+
 from fusion.detectors.base import Detector, PositionInput, StaticInput, fix_evidence
-from fusion.geo.distance import METRES_PER_NM, distance_m
+from fusion.geo.distance import EARTH_RADIUS_M, METRES_PER_NM, distance_m
 from fusion.tracks import Identity, ShardState, Track
 from schemas.alerts import AlertRule, Severity
 
 IDENTITY_FIELDS = ("name", "callsign", "imo")
+_ARC_M_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180
+"""A degree of a great circle on the sphere the haversine uses, metres."""
 
 
 class SpoofingDetector(Detector):
@@ -46,11 +50,18 @@ class SpoofingDetector(Detector):
         subject = str(track.mmsi)
         if last is None:
             return
-        metres = distance_m(last.lat, last.lon, fix.lat, fix.lon)
+        # A bound first: the great circle is no longer than the way along a meridian and then
+        # a parallel, at most R (|dlat| + |dlon|). Consecutive fixes are nearly always well
+        # within the minimum jump, and then the haversine is not needed.
+        near = (
+            abs(fix.lat - last.lat) + abs(fix.lon - last.lon)
+        ) * _ARC_M_PER_DEGREE <= self.settings.spoof_min_jump_m
+        metres = 0.0 if near else distance_m(last.lat, last.lon, fix.lat, fix.lon)
         seconds = max(fix.t - last.t, self.settings.spoof_min_seconds)
         implied_kn = metres / seconds * 3600 / METRES_PER_NM
         if (
-            metres <= self.settings.spoof_min_jump_m
+            near
+            or metres <= self.settings.spoof_min_jump_m
             or implied_kn <= self.settings.spoof_max_speed_kn
         ):
             if (

@@ -105,11 +105,13 @@ class WatchlistDetector(Detector):
 
     def on_position(self, state: ShardState, track: Track, position: PositionInput) -> None:
         fix = position.fix
-        for entry in self.index.by_mmsi.get(track.mmsi, []):
+        for entry in self.index.by_mmsi.get(track.mmsi, ()):
             if _live(entry, fix.t):
                 self._matched(
                     state, track, Match(entry, "mmsi", str(track.mmsi), 100.0), fix.t, position
                 )
+        if not track.watch:
+            return
         # Entries matched earlier by name / IMO / call sign follow the vessel's position.
         for entry_id in self._open_entries(state, track):
             known = self.index.entries.get(entry_id)

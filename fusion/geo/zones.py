@@ -56,19 +56,32 @@ class ZoneIndex:
 
     def hits(self, lats: Floats, lons: Floats) -> ZoneHits:
         n = len(lats)
-        inside: list[set[str]] = [set() for _ in range(n)]
-        near: list[set[str]] = [set() for _ in range(n)]
+        inside: list[frozenset[str]] = [EMPTY] * n
+        near: list[frozenset[str]] = [EMPTY] * n
         in_port = np.zeros(n, dtype=bool)
         if n and self.ids:
             points = shapely.points(lons, lats)
-            for point, zone in zip(*self.tree.query(points, predicate="within"), strict=True):
-                inside[point].add(self.ids[zone])
-                if self.port[zone]:
-                    in_port[point] = True
-            for point, zone in zip(*self.grown_tree.query(points, predicate="within"), strict=True):
-                near[point].add(self.ids[zone])
-        return ZoneHits(
-            [frozenset(s) if s else EMPTY for s in inside],
-            [frozenset(s) if s else EMPTY for s in near],
-            in_port,
-        )
+            point, zone = self._within(self.tree, self.shapes, points, lons, lats)
+            in_port[point[self.port[zone]]] = True
+            self._collect(inside, point, zone)
+            self._collect(near, *self._within(self.grown_tree, self.grown, points, lons, lats))
+        return ZoneHits(inside, near, in_port)
+
+    @staticmethod
+    def _within(
+        tree: shapely.STRtree, shapes: np.ndarray, points: np.ndarray, lons: Floats, lats: Floats
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(point, zone) pairs of points inside zones. The tree finds the zones whose
+        bounds hold a point; the test is then made on the prepared zone (the tree's own
+        predicate prepares the point, which does not help a point-in-polygon test)."""
+        point, zone = tree.query(points)
+        inside = shapely.contains_xy(shapes[zone], lons[point], lats[point])
+        return point[inside], zone[inside]
+
+    def _collect(self, into: list[frozenset[str]], point: np.ndarray, zone: np.ndarray) -> None:
+        """Only points inside some zone get a set of their own (most get none)."""
+        found: dict[int, list[str]] = {}
+        for p, z in zip(point.tolist(), zone.tolist(), strict=True):
+            found.setdefault(p, []).append(self.ids[z])
+        for p, ids in found.items():
+            into[p] = frozenset(ids)

@@ -143,3 +143,52 @@ async def test_the_command_publishes_onto_the_config_topics(
         finally:
             await zone_table.stop()
             await watch_table.stop()
+
+
+def test_zone_files_are_read_with_geopandas_in_any_gis_format_and_crs(tmp_path: Path) -> None:
+    import geopandas
+    import shapely
+
+    from fusion.config_files import load_file
+
+    square = shapely.Polygon(SQUARE[0])
+    frame = geopandas.GeoDataFrame(
+        {
+            "id": ["reef", "range"],
+            "name": ["Reef", "Range"],
+            "kind": ["marine_protected_area", "restricted"],
+        },
+        geometry=[square, shapely.affinity.translate(square, 0.2)],
+        crs=4326,
+    )
+    path = tmp_path / "zones.gpkg"
+    frame.to_crs(32750).to_file(path)  # a GeoPackage in UTM zone 50S, metres
+    loaded = load_file(path, NOW)
+    assert loaded.problems == []
+    reef, restricted = loaded.zones
+    assert reef.geofence_id == "reef" and reef.rules.ship_types == [30]
+    assert restricted.rules.on_exit
+    back = shapely.from_geojson(reef.geometry.model_dump_json())
+    assert back.equals_exact(square, tolerance=1e-6)  # reprojected to WGS 84 degrees
+
+
+def test_a_geojson_file_with_an_unreadable_feature_names_it_and_checks_the_rest(
+    tmp_path: Path,
+) -> None:
+    from fusion.config_files import load_file
+
+    open_ring = feature("open-ring", name="x", kind="restricted")
+    open_ring["geometry"] = {"type": "Polygon", "coordinates": [SQUARE[0][:-1]]}
+    path = tmp_path / "zones.geojson"
+    path.write_text(
+        collection(
+            feature("ok", name="fine", kind="port"),
+            open_ring,
+            feature("k", name="bad kind", kind="harbour"),
+        )
+    )
+    loaded = load_file(path, NOW)
+    assert [z.geofence_id for z in loaded.zones] == ["ok"]
+    assert len(loaded.problems) == 2
+    assert "open-ring" in loaded.problems[0] and "closed" in loaded.problems[0]
+    assert "harbour" in loaded.problems[1]

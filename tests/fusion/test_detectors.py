@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from bus.base import Outgoing, Record
@@ -191,3 +192,51 @@ def test_state_survives_its_checkpoint_encoding_exactly() -> None:
     )
     state = f.states[0]
     assert decode_state(encode_state(state)) == state
+
+
+def test_gap_timers_stay_one_per_vessel_and_a_silent_vessel_still_opens_its_gap() -> None:
+    f = fusion()  # gap_s 600
+    feed = Feed()
+    events = [position(1, s, LAT, LON + s * 0.00005) for s in range(0, 1000, 10)]
+    events += [position(2, s, LAT - 0.1, LON + s * 0.00005) for s in range(0, 2000, 10)]
+    events.sort(key=lambda e: e.event_time)
+    found = alerts(f, feed.records(events))
+    gaps = [a for a in found if a.rule is AlertRule.AIS_GAP]
+    assert [(a.subject, a.change, a.started_at) for a in gaps] == [
+        ("1", AlertChange.OPENED, T0 + timedelta(seconds=990))
+    ]
+    # 300 positions, two vessels: a timer per vessel, not one per position.
+    assert len(f.states[0].gap_timers) <= 2
+
+
+def test_a_zone_with_its_own_loitering_rule_judges_slow_boats_near_shore() -> None:
+    from fusion.geo.coastline import natural_earth_coastline
+
+    lat, lon = -8.95, 115.3  # off Bali's Bukit peninsula: too close to shore for the global rule
+    shore = natural_earth_coastline().distance_nm(np.array([lat]), np.array([lon]), 100.0)
+    assert 0 < shore[0] < 20
+    kind = ZoneKind.MARINE_PROTECTED_AREA
+    reef = Geofence(
+        geofence_id="reef",
+        name="Reef",
+        kind=kind,
+        geometry=box(lat, lon, 0.02),
+        rules=default_rules(kind).model_copy(
+            update={"on_enter": False, "dwell_s": None, "loiter_min_s": 100.0}
+        ),
+        updated_at=T0,
+    )
+    slow = [position(1, s, lat, lon + s * 1e-6, speed=1.0) for s in range(0, 130, 10)]
+    found = alerts(fusion_with([reef]), Feed().records(slow))
+    assert [(a.rule, a.change) for a in found] == [(AlertRule.LOITERING, AlertChange.OPENED)]
+    assert found[0].evidence["zone"] == "reef" and "in Reef" in found[0].title
+    # The same boat outside the zone: the global rule (300 s, >= 20 nm from shore) is silent.
+    assert alerts(fusion_with([]), Feed().records(slow)) == []
+    # Inside the zone but only for 90 s: under the zone's 100 s.
+    assert alerts(fusion_with([reef]), Feed().records(slow[:10])) == []
+
+
+def fusion_with(zones: list[Geofence]) -> Fusion:
+    f = fusion()
+    f.set_zones(zones)
+    return f

@@ -80,6 +80,14 @@ async def test_each_behaviour_raises_its_alert_and_nothing_else(scenario) -> Non
     assert not [a for a in alerts if set(a.mmsis) & near]
     pairs = set(scenario.pair_misses)
     assert not [a for a in alerts if a.rule is AlertRule.RENDEZVOUS and set(a.mmsis) & pairs]
+    # Hard normal traffic (at anchor with GPS noise, slow in a separation scheme, a
+    # receiver outage) raises nothing.
+    assert set(scenario.hard_normal.values()) == {
+        "silenced by a receiver outage",
+        "at anchor with GPS noise",
+        "slow in a separation scheme",
+    }
+    assert not [a for a in alerts if set(a.mmsis) & set(scenario.hard_normal)]
     # Every event is a valid CloudEvent whose id derives from the alert, change and time.
     for record in records:
         attributes = CloudEventAttributes.from_headers(record.headers)

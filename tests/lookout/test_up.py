@@ -107,9 +107,12 @@ DEMO_RULES = {
 }
 
 
-def wait_for_demo_alerts(pg_url: str, proc: subprocess.Popen[bytes], timeout_s: float = 90) -> None:
+def wait_for_demo_alerts(
+    pg_url: str, proc: subprocess.Popen[bytes], timeout_s: float = 150
+) -> None:
     """The demo's scenario traffic, zones and watchlist raise each detector's alerts,
-    through fusion and the sink, into the alerts table."""
+    through fusion and the sink, into the alerts table (a day and a half of scenario
+    traffic through ingest, fusion and the sink: on a busy 2-core machine over 90 s)."""
     deadline = time.monotonic() + timeout_s
     rules: set[str] = set()
     while time.monotonic() < deadline:
