@@ -25,8 +25,9 @@ from bus.base import Bus, CommitError, Outgoing, Record, Subscription, TopicPart
 from bus.deadletter import dead_letter
 from bus.table_reader import TableReader
 from fusion.checkpoint import CheckpointStore
-from fusion.metrics import BATCH_SECONDS, CHECKPOINTS, CONFIG_REFUSED, RETRIES
+from fusion.metrics import BATCH_SECONDS, CHECKPOINTS, CONFIG_REFUSED
 from fusion.processor import Fusion, FusionTopics
+from fusion.retrying import Retrier
 from fusion.settings import FusionSettings
 from fusion.tracks import ShardState, decode_state, encode_state
 from schemas.config import Geofence, WatchlistEntry
@@ -58,7 +59,7 @@ class FusionService:
         self._subscription: Subscription | None = None
         self._pending: dict[TopicPartition, Record] = {}
         self._since_checkpoint = 0
-        self._problem: str | None = None
+        self._retrying = Retrier(settings, "fusion")
         self.batches = 0
         self._idle = False
         self._mid_batch = False
@@ -276,27 +277,6 @@ class FusionService:
         if outgoing:
             await self._retrying("publish", self.bus.publish_many, outgoing)
 
-    async def _retrying(
-        self, what: str, call: Callable[..., Awaitable[object]], *args: object
-    ) -> object:
-        delay_s = self.settings.retry_initial_s
-        while True:
-            try:
-                result = await call(*args)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self._problem = f"{what} failed: {exc!s}"[:300]
-                RETRIES.inc()
-                log.warning("fusion retrying", what=what, error=self._problem, wait_s=delay_s)
-                await asyncio.sleep(delay_s)
-                delay_s = min(delay_s * 2, self.settings.retry_max_s)
-                continue
-            if self._problem is not None:
-                log.info("fusion recovered", what=what)
-                self._problem = None
-            return result
-
     async def drained(self) -> bool:
         """True when every assigned record has been processed and its events published
         (an empty poll came back after the last batch)."""
@@ -312,8 +292,10 @@ class FusionService:
             "watchlist": len(self.fusion.watchlist.entries),
             "config_skipped": self.zone_reader.skipped + self.watchlist_reader.skipped,
         }
-        if self._problem is not None:
-            return ComponentHealth(name="fusion", status="down", detail=self._problem, facts=facts)
+        if self._retrying.problem is not None:
+            return ComponentHealth(
+                name="fusion", status="down", detail=self._retrying.problem, facts=facts
+            )
         if self._subscription is not None:
             sub = await self._subscription.health()
             if not sub.alive:

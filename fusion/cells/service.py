@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 
 import structlog
 from pydantic import JsonValue
@@ -23,8 +22,9 @@ from bus.deadletter import dead_letter
 from fusion.cells.processor import CellFusion
 from fusion.cells.state import CellShardState, decode_cell_state, encode_cell_state
 from fusion.checkpoint import CheckpointStore
-from fusion.metrics import BATCH_SECONDS, CHECKPOINTS, RETRIES
+from fusion.metrics import BATCH_SECONDS, CHECKPOINTS
 from fusion.processor import FusionTopics
+from fusion.retrying import Retrier
 from fusion.settings import FusionSettings
 from schemas.health import ComponentHealth
 from schemas.topics import Topic
@@ -49,7 +49,7 @@ class CellService:
         self._subscription: Subscription | None = None
         self._pending: dict[TopicPartition, Record] = {}
         self._since_checkpoint = 0
-        self._problem: str | None = None
+        self._retrying = Retrier(settings, "fusion cells")
         self._idle = False
         self._mid_batch = False
         self._batch_lock = asyncio.Lock()
@@ -151,27 +151,6 @@ class CellService:
         if outgoing:
             await self._retrying("publish", self.bus.publish_many, outgoing)
 
-    async def _retrying(
-        self, what: str, call: Callable[..., Awaitable[object]], *args: object
-    ) -> object:
-        delay_s = self.settings.retry_initial_s
-        while True:
-            try:
-                result = await call(*args)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self._problem = f"{what} failed: {exc!s}"[:300]
-                RETRIES.inc()
-                log.warning("fusion cells retrying", what=what, error=self._problem, wait_s=delay_s)
-                await asyncio.sleep(delay_s)
-                delay_s = min(delay_s * 2, self.settings.retry_max_s)
-                continue
-            if self._problem is not None:
-                log.info("fusion cells recovered", what=what)
-                self._problem = None
-            return result
-
     async def drained(self) -> bool:
         """True when every assigned record has been processed and its events published."""
         sub = self._subscription
@@ -186,9 +165,9 @@ class CellService:
             "waiting_for_watermark": sum(len(s.pending) for s in states),
             "late": sum(s.late for s in states),
         }
-        if self._problem is not None:
+        if self._retrying.problem is not None:
             return ComponentHealth(
-                name="fusion-cells", status="down", detail=self._problem, facts=facts
+                name="fusion-cells", status="down", detail=self._retrying.problem, facts=facts
             )
         if self._subscription is not None:
             sub = await self._subscription.health()
