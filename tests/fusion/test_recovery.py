@@ -15,6 +15,7 @@ import pytest
 from bus import BusSettings
 from bus.base import Record
 from bus.kafka import KafkaBus
+from fusion.cells.service import CellService
 from fusion.processor import FusionTopics
 from fusion.service import FusionService
 from ingest.scenario import build_scenario
@@ -175,20 +176,21 @@ async def test_a_second_instance_joining_mid_replay_changes_nothing(
     kafka_settings: BusSettings, db_url: str, unique: str
 ) -> None:
     """The rebalance happens while the first instance is busy: batches in flight while
-    partitions are revoked and while the new owner loads their checkpoints. Before the
-    fix (fusion.service: ownership and checkpoint loads under the batch lock) about one
-    run in three ended with one alert event more or fewer than the uninterrupted run."""
+    partitions are revoked and while the new owner loads their checkpoints, in both stages
+    (per MMSI and per grid cell, each its own group). Before the fix (fusion.ownership:
+    ownership and checkpoint loads under the batch lock) about one run in three ended with
+    one alert event more or fewer than the uninterrupted run."""
     checkpoints = PostgresCheckpointStore(db_url)
     # Another process would have its own connection to the same checkpoint table.
     other_store = PostgresCheckpointStore(db_url)
     async with KafkaBus(kafka_settings, source="/lookout/fusion") as bus:
         await prepare(bus, unique)
         plain = topics_for(unique, "plain")
+        alone = scaled_settings(group=f"plain-{unique}", cell_group=f"plain-cells-{unique}")
         await run_to_end(
             [
-                FusionService(
-                    bus, scaled_settings(group=f"plain-{unique}"), checkpoints, topics=plain
-                )
+                FusionService(bus, alone, checkpoints, topics=plain),
+                CellService(bus, alone, checkpoints, topics=plain),
             ]
         )
         reference = await read_all(bus, plain.alerts)
@@ -202,23 +204,30 @@ async def test_a_second_instance_joining_mid_replay_changes_nothing(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(joined.wait(), 0.3)
 
-        settings = scaled_settings(group=f"shared-{unique}", batch_max_records=100)
+        settings = scaled_settings(
+            group=f"shared-{unique}", cell_group=f"shared-cells-{unique}", batch_max_records=100
+        )
         first = FusionService(
             bus, settings, checkpoints, topics=shared, after_publish=slow_until_joined
         )
+        first_cells = CellService(bus, settings, checkpoints, topics=shared)
         second = FusionService(bus, settings, other_store, topics=shared)
-        tasks = [asyncio.create_task(first.run())]
+        second_cells = CellService(bus, settings, other_store, topics=shared)
+        tasks = [asyncio.create_task(first.run()), asyncio.create_task(first_cells.run())]
         try:
             await until(lambda: first.batches >= 3, tasks, "the first instance to be busy")
-            tasks.append(asyncio.create_task(second.run()))
+            tasks += [asyncio.create_task(second.run()), asyncio.create_task(second_cells.run())]
             await until(
-                lambda: bool(second.fusion.states) and first.batches > 3,
+                lambda: (
+                    bool(second.fusion.states and second_cells.cells.states) and first.batches > 3
+                ),
                 tasks,
-                "the second instance to take partitions over",
+                "the second instance to take partitions of both stages over",
             )
             joined.set()
             assert set(first.fusion.states).isdisjoint(second.fusion.states)
-            await drain([first, second], tasks)
+            assert set(first_cells.cells.states).isdisjoint(second_cells.cells.states)
+            await drain([first, first_cells, second, second_cells], tasks)
         finally:
             joined.set()
             await stop(tasks)
