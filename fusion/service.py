@@ -14,7 +14,6 @@ to the same member (the bus's co-partitioned assignment): one state holds both.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -26,6 +25,7 @@ from bus.deadletter import dead_letter
 from bus.table_reader import TableReader
 from fusion.checkpoint import CheckpointStore
 from fusion.metrics import BATCH_SECONDS, CHECKPOINTS, CONFIG_REFUSED
+from fusion.ownership import Ownership, resume_at
 from fusion.processor import Fusion, FusionTopics
 from fusion.retrying import Retrier
 from fusion.settings import FusionSettings
@@ -63,12 +63,7 @@ class FusionService:
         self.batches = 0
         self._idle = False
         self._mid_batch = False
-        self._batch_lock = asyncio.Lock()
-        self._owned: set[int] = set()
-        """Shards whose state this instance holds and may advance and checkpoint."""
-        self._rebalancing = False
-        """Between giving partitions up and being told the new assignment: records of
-        shards not owned then are another member's, though the consumer still lists them."""
+        self._ownership = Ownership()
         self.zone_reader = TableReader(bus, self.topics.geofences, Geofence)
         self.watchlist_reader = TableReader(bus, self.topics.watchlist, WatchlistEntry)
         self._config_refused: dict[str, int] = {}
@@ -81,44 +76,29 @@ class FusionService:
 
     async def _load(self, shards: set[int]) -> None:
         """Take over the ``shards`` not owned yet, from their checkpoints."""
-        for shard in sorted(shards - self._owned):
+        for shard in sorted(shards - self._ownership.owned):
             raw = await self._retrying(
                 "load checkpoint", self.checkpoints.load, self.settings.group, shard
             )
             state = decode_state(raw) if isinstance(raw, bytes) else ShardState(shard)
             self.fusion.states[shard] = state
-            await self._resume_at(state)
-            self._owned.add(shard)
+            await resume_at(self._subscription, shard, state.offsets)
+            self._ownership.owned.add(shard)
             log.info(
                 "partition assigned", shard=shard, offsets=state.offsets, restored=raw is not None
             )
 
-    async def _resume_at(self, state: ShardState) -> None:
-        """Deliver the shard's partitions from the offsets its state reflects: the group's
-        committed offset lags the checkpoint when a commit failed after a save, and the
-        checkpoint, not the commit, says what the state holds."""
-        sub = self._subscription
-        if sub is None:
-            return
-        assigned = sub.assignment()
-        for topic, offset in sorted(state.offsets.items()):
-            tp = (topic, state.shard)
-            if tp in assigned:
-                await sub.seek(tp, offset)
-
     async def on_assigned(self, tps: frozenset[TopicPartition]) -> None:
         # Under the batch lock: the consumer may already hand out records of these
-        # partitions while their checkpoints load, and a batch applied to a state that the
-        # load then replaces would be lost from it (seen as a missing or extra alert).
-        async with self._batch_lock:
-            self._rebalancing = False
+        # partitions while their checkpoints load (fusion.ownership).
+        async with self._ownership.lock:
+            self._ownership.rebalancing = False
             await self._load(self._shards(tps))
 
     async def on_revoked(self, tps: frozenset[TopicPartition]) -> None:
         # Kafka may call this from its coordinator while a batch is being published: wait
         # for the batch, so no state is saved ahead of its alerts.
-        async with self._batch_lock:
-            self._rebalancing = True
+        async with self._ownership.lock:
             await self._revoke(tps)
 
     async def _revoke(self, tps: frozenset[TopicPartition]) -> None:
@@ -132,10 +112,8 @@ class FusionService:
             )
         else:
             await self.checkpoint(shards)
-        # From here on these shards are another member's: aiokafka still reports them as
-        # assigned until the rebalance completes, so ownership is this instance's own
-        # record, not the consumer's assignment.
-        self._owned -= self._shards(tps)
+        # From here on these shards are another member's (fusion.ownership).
+        self._ownership.revoking(self._shards(tps))
         for shard in shards:
             self.fusion.states.pop(shard, None)
         for tp in [tp for tp in self._pending if tp[1] in shards]:
@@ -191,17 +169,11 @@ class FusionService:
                 await self._publish(self.fusion.cell_marks(mine, idle=True))
                 self._idle = True
             return
-        async with self._batch_lock:
+        async with self._ownership.lock:
             # A partition revoked between the poll and now belongs to another member: its
             # records are theirs to process (from our checkpoint). One assigned whose
             # on_assigned has not run yet is taken over here (its checkpoint loaded).
-            assigned = subscription.assignment()
-            records = [
-                r
-                for r in records
-                if r.topic_partition in assigned
-                and (r.partition in self._owned or not self._rebalancing)
-            ]
+            records = self._ownership.mine(records, subscription.assignment())
             if records:
                 await self._apply(records)
 
@@ -253,7 +225,7 @@ class FusionService:
         states = {
             s: encode_state(self.fusion.states[s])
             for s in shards
-            if s in self.fusion.states and s in self._owned
+            if s in self.fusion.states and s in self._ownership.owned
         }
         if not states:
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,10 +15,12 @@ from fusion.cells.service import CellService
 from fusion.service import FusionService
 from fusion.settings import FusionSettings
 from ingest.pipeline import run_ingest
-from ingest.scenario import Scenario, ScenarioThresholds
+from ingest.scenario import ORIGIN_LAT, Scenario, ScenarioThresholds
 from ingest.settings import IngestSettings
 from ingest.sources.base import LineBatch
+from schemas.ais import PositionReport
 from schemas.alerts import Alert
+from schemas.patrol import PatrolReport, ReporterKind
 
 # Thresholds scaled down ~70x so the scenario plays in seconds; the scenario is built from
 # the same numbers, so "1.5 x the gap" means the same thing as with the defaults.
@@ -123,6 +126,32 @@ async def scenario_records(scenario: Scenario) -> list[Record]:
     # In the order they were received, as a feed would publish them (partitions of the
     # memory bus and of Kafka hash keys differently).
     return sorted(records, key=lambda r: r.attributes().time)
+
+
+def sighting_at(
+    position: Record, lat: float | None = None, lon: float | None = None
+) -> PatrolReport:
+    """A patrol vessel's sighting at the time of ``position`` (a record of
+    ``ais.positions``), at its place unless ``lat``/``lon`` say otherwise; with notes no
+    alert may carry."""
+    where = position.decode(PositionReport)
+    assert where.lat is not None and where.lon is not None
+    return PatrolReport(
+        report_id=uuid.uuid4(),
+        agency="BAKAMLA",
+        reporter_kind=ReporterKind.PATROL_VESSEL,
+        observed_at=where.event_time,
+        received_at=where.event_time,
+        lat=where.lat if lat is None else lat,
+        lon=where.lon if lon is None else lon,
+        notes="not for the alert",
+    )
+
+
+def dark_sighting(position: Record) -> PatrolReport:
+    """A sighting at the time of ``position``, 20 km north of every lane of the scenario:
+    no AIS position is near it, so it raises a dark-target alert that stays open."""
+    return sighting_at(position, lat=ORIGIN_LAT + 0.2)
 
 
 def renamed(records: Sequence[Record], names: dict[str, str]) -> list[Outgoing]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 import pytest
 
@@ -15,10 +14,9 @@ from bus.kafka import KafkaBus
 from fusion.cells.service import CellService
 from fusion.processor import FusionTopics
 from fusion.service import FusionService
-from ingest.scenario import ORIGIN_LAT, build_scenario
-from schemas.ais import PositionReport
+from ingest.scenario import build_scenario
 from schemas.alerts import AlertRule
-from schemas.patrol import PatrolReport, ReporterKind
+from schemas.patrol import PatrolReport
 from schemas.topics import Topic
 from store.checkpoints import PostgresCheckpointStore
 from store.db import connect
@@ -27,10 +25,12 @@ from store.settings import StoreSettings
 from store.sink import StoreSink
 from tests.fusion.support import (
     THRESHOLDS,
+    dark_sighting,
     publish_config,
     renamed,
     scaled_settings,
     scenario_records,
+    sighting_at,
     wait_drained,
 )
 
@@ -41,22 +41,7 @@ def sightings(records: list[Record]) -> tuple[PatrolReport, PatrolReport]:
     """A sighting 20 km north of every lane at mid-scenario, and one at a vessel's position."""
     positions = [r for r in records if r.topic == Topic.AIS_POSITIONS.value]
     middle = positions[len(positions) // 2]
-    where = middle.decode(PositionReport)
-    assert where.lat is not None and where.lon is not None
-
-    def report(lat: float, lon: float) -> PatrolReport:
-        return PatrolReport(
-            report_id=uuid.uuid4(),
-            agency="BAKAMLA",
-            reporter_kind=ReporterKind.PATROL_VESSEL,
-            observed_at=where.event_time,
-            received_at=where.event_time,
-            lat=lat,
-            lon=lon,
-            notes="not for the alert",
-        )
-
-    return report(ORIGIN_LAT + 0.2, where.lon), report(where.lat, where.lon)
+    return dark_sighting(middle), sighting_at(middle)
 
 
 async def alert_rows(url: str) -> list[tuple[str, str, str]]:

@@ -88,7 +88,9 @@ async def until(
 
 
 async def drain(
-    services: Sequence[FusionService], tasks: Sequence[asyncio.Task[None]], timeout_s: float = 90
+    services: Sequence[FusionService | CellService],
+    tasks: Sequence[asyncio.Task[None]],
+    timeout_s: float = 90,
 ) -> None:
     deadline = time.monotonic() + timeout_s
     while not all([await s.drained() for s in services]):
@@ -105,7 +107,7 @@ async def stop(tasks: Sequence[asyncio.Task[None]]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def run_to_end(services: list[FusionService], timeout_s: float = 90) -> None:
+async def run_to_end(services: list[FusionService | CellService], timeout_s: float = 90) -> None:
     tasks = [asyncio.create_task(s.run()) for s in services]
     try:
         await drain(services, tasks, timeout_s)
@@ -118,14 +120,24 @@ def comparable_events(records: Sequence[Record]) -> dict[tuple[str | None, bytes
     name, and a ship type (a rendezvous's severity: fishing meets carrier), come on
     ``ais.static``, and which positions of ``ais.positions`` were read before it depends on
     how the two topics' fetches interleave, so their events may differ between two runs
-    (their ids and final states may not: ``compare`` checks them)."""
-    name_matched = {
-        r.key
-        for r, a in zip(records, alerts_of(records), strict=True)
-        if (a.rule is AlertRule.WATCHLIST and a.evidence.get("matched_field") == "name")
-        or a.rule is AlertRule.RENDEZVOUS
+    (their ids and final states may not: ``compare`` checks them). A dark target's events
+    are kept by id without their bytes: its evidence says whether the cell's AIS history
+    reached back a whole window when the sighting arrived, which depends on how far the
+    positions had come by then."""
+    name_matched: set[str | None] = set()
+    dark: set[str | None] = set()
+    for r, a in zip(records, alerts_of(records), strict=True):
+        if (
+            a.rule is AlertRule.WATCHLIST and a.evidence.get("matched_field") == "name"
+        ) or a.rule is AlertRule.RENDEZVOUS:
+            name_matched.add(r.key)
+        elif a.rule is AlertRule.DARK_TARGET:
+            dark.add(r.key)
+    return {
+        k: None if k[0] in dark else v
+        for k, v in distinct_events(records).items()
+        if k[0] not in name_matched
     }
-    return {k: v for k, v in distinct_events(records).items() if k[0] not in name_matched}
 
 
 def compare(reference: Sequence[Record], recovered: Sequence[Record]) -> None:
@@ -177,9 +189,12 @@ async def test_a_second_instance_joining_mid_replay_changes_nothing(
 ) -> None:
     """The rebalance happens while the first instance is busy: batches in flight while
     partitions are revoked and while the new owner loads their checkpoints, in both stages
-    (per MMSI and per grid cell, each its own group). Before the fix (fusion.ownership:
-    ownership and checkpoint loads under the batch lock) about one run in three ended with
-    one alert event more or fewer than the uninterrupted run."""
+    (per MMSI and per grid cell, each its own group). Before the fix of the per-MMSI stage
+    (fusion.ownership: ownership and checkpoint loads under the batch lock) about one run
+    in three ended with one alert event more or fewer than the uninterrupted run. At the
+    end every partition of each stage has exactly one owner: an instance that applied a
+    batch fetched before its partitions were revoked took a revoked shard back (its stale
+    state checkpointed over the new owner's)."""
     checkpoints = PostgresCheckpointStore(db_url)
     # Another process would have its own connection to the same checkpoint table.
     other_store = PostgresCheckpointStore(db_url)
@@ -210,12 +225,18 @@ async def test_a_second_instance_joining_mid_replay_changes_nothing(
         first = FusionService(
             bus, settings, checkpoints, topics=shared, after_publish=slow_until_joined
         )
-        first_cells = CellService(bus, settings, checkpoints, topics=shared)
+        first_cells = CellService(
+            bus, settings, checkpoints, topics=shared, after_publish=slow_until_joined
+        )
         second = FusionService(bus, settings, other_store, topics=shared)
         second_cells = CellService(bus, settings, other_store, topics=shared)
         tasks = [asyncio.create_task(first.run()), asyncio.create_task(first_cells.run())]
         try:
-            await until(lambda: first.batches >= 3, tasks, "the first instance to be busy")
+            await until(
+                lambda: first.batches >= 3 and first_cells.batches >= 3,
+                tasks,
+                "the first instance to be busy in both stages",
+            )
             tasks += [asyncio.create_task(second.run()), asyncio.create_task(second_cells.run())]
             await until(
                 lambda: (
@@ -228,11 +249,19 @@ async def test_a_second_instance_joining_mid_replay_changes_nothing(
             assert set(first.fusion.states).isdisjoint(second.fusion.states)
             assert set(first_cells.cells.states).isdisjoint(second_cells.cells.states)
             await drain([first, first_cells, second, second_cells], tasks)
+            owners: list[tuple[str, set[int], set[int]]] = [
+                (shared.positions, set(first.fusion.states), set(second.fusion.states)),
+                (shared.cells, set(first_cells.cells.states), set(second_cells.cells.states)),
+            ]
+            for topic, one, other in owners:
+                assert one.isdisjoint(other), f"{topic}: shards owned twice"
+                assert one | other == set(range(await bus.partition_count(topic)))
         finally:
             joined.set()
             await stop(tasks)
         recovered = await read_all(bus, shared.alerts)
     await checkpoints.close()
     await other_store.close()
-    assert first.batches > 3 and second.batches > 0
+    assert first.batches > 3 and second.batches > 0 and second_cells.batches > 0
+    assert AlertRule.RENDEZVOUS in {a.rule for a in alerts_of(reference)}  # the cell stage's
     compare(reference, recovered)

@@ -3,8 +3,10 @@ with exactly the alerts of an uninterrupted run: the same alert ids and final st
 same alert events (ce_ids), none missing, none doubled (a republished event is
 byte-identical, so a receiver deduplicates it).
 
-The command reads the default topic names, so it gets a Tansu of its own; the
-uninterrupted run is an in-process instance on the same input under another group."""
+Both stages run in the process: the per-MMSI one and the cell stage (rendezvous, dark
+target), each killed between checkpoints and resumed from its own. The command reads the
+default topic names, so it gets a Tansu of its own; the uninterrupted run is an in-process
+instance of both stages on the same input under other groups."""
 
 from __future__ import annotations
 
@@ -21,19 +23,25 @@ import httpx
 import pytest
 
 from bus import BusSettings
+from bus.base import Outgoing, Record
 from bus.kafka import KafkaBus
 from fusion.cells.service import CellService
+from fusion.cells.state import decode_cell_state
 from fusion.processor import FusionTopics
 from fusion.service import FusionService
 from fusion.settings import FusionSettings
 from fusion.tracks import decode_state
 from ingest.scenario import build_scenario
+from schemas.alerts import AlertRule
 from schemas.topics import Topic
 from store.checkpoints import PostgresCheckpointStore
 from store.db import connect
 from tests.fusion.support import (
     THRESHOLDS,
     AlertWatch,
+    alerts_of,
+    dark_sighting,
+    final_states,
     publish_config,
     read_all,
     renamed,
@@ -48,6 +56,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 LOOKOUT = Path(sys.executable).with_name("lookout")
 GROUP = "fusion-under-test"
+CELL_GROUP = "fusion-cells-under-test"
 
 
 @pytest.fixture
@@ -90,26 +99,44 @@ def start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-async def checkpointed_offsets(db_url: str, group: str = GROUP) -> dict[int, dict[str, int]]:
-    """Per shard, the input offsets its latest checkpoint reflects."""
+async def checkpointed_offsets(
+    db_url: str, group: str = GROUP, *, cells: bool = False
+) -> dict[int, dict[str, int]]:
+    """Per shard, the input offsets its latest checkpoint reflects (``cells``: a group of
+    the cell stage)."""
+    decode = decode_cell_state if cells else decode_state
     conn = await connect(db_url)
     try:
         cur = await conn.execute(
             "SELECT shard, state FROM fusion_checkpoints WHERE group_id = %s", (group,)
         )
-        return {shard: decode_state(bytes(state)).offsets for shard, state in await cur.fetchall()}
+        return {shard: decode(bytes(state)).offsets for shard, state in await cur.fetchall()}
     finally:
         await conn.close()
 
 
 async def caught_up(ops_port: int) -> bool:
+    """Both stages have applied every record fetched and published its alerts."""
     async with httpx.AsyncClient() as client:
         try:
             answer = await client.get(f"http://127.0.0.1:{ops_port}/readyz", timeout=2)
         except httpx.HTTPError:
             return False
-    fusion = [c for c in answer.json()["components"] if c["name"] == "fusion"]
-    return bool(fusion and fusion[0]["facts"].get("caught_up"))
+    facts = {c["name"]: c.get("facts", {}) for c in answer.json()["components"]}
+    return all(facts.get(stage, {}).get("caught_up") for stage in ("fusion", "fusion-cells"))
+
+
+def with_sightings(records: list[Record], cut: int) -> list[Outgoing]:
+    """The scenario's records onto the default topics, with a dark sighting in the middle
+    of each part (one for the killed process, one for its successor)."""
+    same = {Topic.AIS_POSITIONS.value: Topic.AIS_POSITIONS.value}
+    same[Topic.AIS_STATIC.value] = Topic.AIS_STATIC.value
+    out = renamed(records, same)
+    for at in sorted([cut // 2, cut + (len(records) - cut) // 2], reverse=True):
+        position = next(r for r in records[at:] if r.topic == Topic.AIS_POSITIONS.value)
+        report = dark_sighting(position)
+        out.insert(at, Outgoing(Topic.PATROL_REPORTS.value, str(report.report_id), report))
+    return out
 
 
 async def test_a_fusion_process_killed_mid_replay_restarts_without_loss_or_doubles(
@@ -117,11 +144,13 @@ async def test_a_fusion_process_killed_mid_replay_restarts_without_loss_or_doubl
 ) -> None:
     scenario = build_scenario(thresholds=THRESHOLDS)
     records = await scenario_records(scenario)
-    same = {Topic.AIS_POSITIONS.value: Topic.AIS_POSITIONS.value}
-    same[Topic.AIS_STATIC.value] = Topic.AIS_STATIC.value
     # The second part is published only after the kill: the replay is surely mid-way.
     cut = len(records) * 3 // 5
-    settings = scaled_settings(group=GROUP, batch_max_records=100, checkpoint_every_records=300)
+    outgoing = with_sightings(records, cut)
+    cut += 1  # the first sighting
+    settings = scaled_settings(
+        group=GROUP, cell_group=CELL_GROUP, batch_max_records=100, checkpoint_every_records=300
+    )
     ops_port = free_port()
     env = fusion_env(settings, own_broker, db_url, ops_port)
     log = tmp_path / "fusion.log"
@@ -135,23 +164,29 @@ async def test_a_fusion_process_killed_mid_replay_restarts_without_loss_or_doubl
         reference_settings = scaled_settings(group="reference", cell_group="reference-cells")
         reference = FusionService(bus, reference_settings, checkpoints, topics=reference_topics)
         reference_cells = CellService(bus, reference_settings, checkpoints, topics=reference_topics)
-        await bus.ensure_topics([Topic.AIS_POSITIONS, Topic.AIS_STATIC, Topic.FUSION_ALERTS])
+        await bus.ensure_topics(
+            [Topic.AIS_POSITIONS, Topic.AIS_STATIC, Topic.PATROL_REPORTS, Topic.FUSION_ALERTS]
+        )
         await publish_config(bus, scenario, Topic.CONFIG_GEOFENCES, Topic.CONFIG_WATCHLIST)
-        await bus.publish_many(renamed(records[:cut], same))
+        await bus.publish_many(outgoing[:cut])
         try:
             async with AlertWatch(bus, Topic.FUSION_ALERTS) as watch:
                 process = start(env, log)
 
-                async def alerts_and_a_checkpoint() -> bool:
-                    return bool(await watch.records()) and bool(await checkpointed_offsets(db_url))
+                async def alerts_and_checkpoints() -> bool:
+                    return (
+                        bool(await watch.records())
+                        and bool(await checkpointed_offsets(db_url))
+                        and bool(await checkpointed_offsets(db_url, CELL_GROUP, cells=True))
+                    )
 
-                await wait_for(alerts_and_a_checkpoint, 60, "alerts and a checkpoint")
+                await wait_for(alerts_and_checkpoints, 60, "alerts and both stages' checkpoints")
                 process.send_signal(signal.SIGKILL)
                 assert process.wait(10) == -signal.SIGKILL
                 at_kill = len(await watch.records())
                 checkpoint_at_kill = await checkpointed_offsets(db_url)
 
-                await bus.publish_many(renamed(records[cut:], same))
+                await bus.publish_many(outgoing[cut:])
                 process = start(env, log)
                 reference_tasks = [
                     asyncio.create_task(reference.run()),
@@ -163,12 +198,21 @@ async def test_a_fusion_process_killed_mid_replay_restarts_without_loss_or_doubl
                     await stop(reference_tasks)
                 reference_records = await read_all(bus, reference_topics.alerts)
                 expected = comparable_events(reference_records)
+                expected_states = final_states(alerts_of(reference_records))
 
                 async def same_events_and_caught_up() -> bool:
-                    events = comparable_events(await watch.records())
-                    return events.keys() >= expected.keys() and await caught_up(ops_port)
+                    found = await watch.records()
+                    return (
+                        comparable_events(found).keys() >= expected.keys()
+                        and final_states(alerts_of(found)) == expected_states
+                        and await caught_up(ops_port)
+                    )
 
-                await wait_for(same_events_and_caught_up, 90, "the restarted process to finish")
+                try:
+                    await wait_for(same_events_and_caught_up, 90, "the restarted process to finish")
+                except AssertionError:
+                    compare(reference_records, await watch.records())  # says what differs
+                    raise
                 process.send_signal(signal.SIGTERM)
                 assert process.wait(30) == 0
                 recovered = list(await watch.records())
@@ -184,9 +228,13 @@ async def test_a_fusion_process_killed_mid_replay_restarts_without_loss_or_doubl
     print(f"alert events before the kill: {at_kill}, at the end: {len(recovered)}")
     print(f"checkpoint at the kill: {checkpoint_at_kill}")
     assert 0 < at_kill < len(recovered)
+    # The comparison covers the cell stage: its alerts are in it.
+    rules = {a.rule for a in alerts_of(reference_records)}
+    assert {AlertRule.RENDEZVOUS, AlertRule.DARK_TARGET} <= rules
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-    restored = [e for e in lines if e.get("event") == "partition assigned" and e["restored"]]
-    assert restored, "the restarted process did not resume from a checkpoint"
+    for stage in ("partition assigned", "cell partition assigned"):
+        restored = [e for e in lines if e.get("event") == stage and e["restored"]]
+        assert restored, f"the restarted process did not resume from a checkpoint ({stage})"
     # Everything was applied, and the last checkpoints say so (both instances checkpoint
     # when they stop).
     assert final_checkpoint == await checkpointed_offsets(db_url, "reference")
