@@ -19,7 +19,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import structlog
 from pydantic import ValidationError
 
 from bus.base import Outgoing, Record
@@ -35,7 +34,8 @@ from fusion.engine import AlertEngine
 from fusion.geo.cells import cell_name, cell_of, cells_near
 from fusion.geo.coastline import Coastline, natural_earth_coastline
 from fusion.geo.zones import ZoneIndex
-from fusion.metrics import CELL_RECORDS, LATE, RECORDS, REFUSED, WATERMARK
+from fusion.metrics import CELL_RECORDS, LATE, RECORDS, WATERMARK
+from fusion.refusals import Refused, refuse
 from fusion.settings import FusionSettings
 from fusion.tracks import Fix, Identity, ShardState, Track
 from fusion.watermark import watermark
@@ -52,16 +52,6 @@ from schemas.envelope import EnvelopeError
 from schemas.patrol import PatrolReport
 from schemas.safety import SafetyMessage
 from schemas.topics import Topic
-
-log = structlog.get_logger(__name__)
-
-
-@dataclass
-class Refused:
-    """A record fusion could not read, and why (the service dead-letters it)."""
-
-    record: Record
-    reason: str
 
 
 @dataclass
@@ -258,13 +248,13 @@ class Fusion:
             try:
                 identities.append(read_static(record))
             except WireError as exc:
-                self._refuse(result, record, str(exc))
+                refuse(result.refused, record, str(exc))
         views: list[PositionView] = []
         for record in self._fresh(state, positions):
             try:
                 view = read_position(record)
             except WireError as exc:
-                self._refuse(result, record, str(exc))
+                refuse(result.refused, record, str(exc))
                 continue
             if (
                 view.msg_type in VESSEL_POSITION_TYPES
@@ -397,14 +387,14 @@ class Fusion:
             try:
                 message = record.decode(SafetyMessage)
             except (EnvelopeError, ValidationError, ValueError) as exc:
-                self._refuse(result, record, str(exc))
+                refuse(result.refused, record, str(exc))
                 continue
             self.distress.on_safety(state, message)
         for record in self._fresh(state, reports):
             try:
                 report = record.decode(PatrolReport)
             except (EnvelopeError, ValidationError, ValueError) as exc:
-                self._refuse(result, record, str(exc))
+                refuse(result.refused, record, str(exc))
                 continue
             self.distress.on_report(state, report)
             self._sighting_to_cell(report)
@@ -453,17 +443,6 @@ class Fusion:
         if mark is not None:
             self.watchlisted.expire(state, mark)
             WATERMARK.labels(str(state.shard)).set(mark)
-
-    def _refuse(self, result: BatchResult, record: Record, reason: str) -> None:
-        REFUSED.labels(record.topic, "unreadable").inc()
-        log.warning(
-            "record refused",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            reason=reason[:300],
-        )
-        result.refused.append(Refused(record, reason))
 
 
 def _clean(value: str | None) -> str | None:

@@ -21,20 +21,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import structlog
-
 from bus.base import Record
 from fusion.cells.state import CellShardState
 from fusion.cells.wire import CellFix, CellMark, CellSighting, CellWireError, read_cell
 from fusion.detectors.dark_target import DarkTargetDetector
 from fusion.detectors.rendezvous import RendezvousDetector
 from fusion.engine import AlertEngine
-from fusion.metrics import CELL_LATE, RECORDS, REFUSED, WATERMARK
-from fusion.processor import BatchResult, Refused
+from fusion.metrics import CELL_LATE, RECORDS, WATERMARK
+from fusion.processor import BatchResult
+from fusion.refusals import refuse
 from fusion.settings import FusionSettings
 from schemas.topics import Topic
-
-log = structlog.get_logger(__name__)
 
 
 class CellFusion:
@@ -62,7 +59,7 @@ class CellFusion:
                 try:
                     item = read_cell(record)
                 except CellWireError as exc:
-                    self._refuse(result, record, str(exc))
+                    refuse(result.refused, record, str(exc))
                     continue
                 if isinstance(item, CellSighting):
                     self.dark_target.on_sighting(state, state.cell(item.cell), item)
@@ -136,14 +133,3 @@ class CellFusion:
             if here.empty():
                 del state.cells[name]
         WATERMARK.labels(f"cells-{state.shard}").set(mark)
-
-    def _refuse(self, result: BatchResult, record: Record, reason: str) -> None:
-        REFUSED.labels(record.topic, "unreadable").inc()
-        log.warning(
-            "record refused",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            reason=reason[:300],
-        )
-        result.refused.append(Refused(record, reason))
