@@ -80,12 +80,13 @@ class CellService:
 
     async def on_assigned(self, tps: frozenset[TopicPartition]) -> None:
         # The same guard as the per-MMSI stage (fusion.ownership), though the rebalance
-        # test has not caught this stage without it (COUNT runs on the unguarded code all
-        # passed): aiokafka's callbacks and this loop interleave here as they do there, so
-        # without it a batch fetched before a revocation is applied after it (the revoked
-        # shard reloaded and later checkpointed over its new owner's), and a batch applied
-        # while ``on_assigned`` loads a checkpoint is replaced by the load (its records
-        # lost: the consumer has moved past them).
+        # test has not caught this stage without it (25 runs on the unguarded cell stage,
+        # 10 with its batches slowed, all passed): aiokafka's callbacks and this loop
+        # interleave here as they do there, so without it a batch fetched before a
+        # revocation is applied after it (the revoked shard reloaded and later checkpointed
+        # over its new owner's), and a batch applied while ``on_assigned`` loads a
+        # checkpoint is replaced by the load (its records lost: the consumer has moved past
+        # them).
         async with self._ownership.lock:
             self._ownership.rebalancing = False
             await self._load(self._shards(tps))
