@@ -156,10 +156,10 @@ class FusionService:
             await self.watchlist_reader.stop()
 
     async def step(self, subscription: Subscription) -> None:
-        await self._poll_config()
         records = await subscription.getmany(
             max_records=self.settings.batch_max_records, timeout_s=self.settings.poll_timeout_s
         )
+        await self._poll_config()  # after the wait: config published before these applies
         if not records:
             await self._publish(self.fusion.engine.take())  # closes from config changes
             if not self._idle and subscription.assignment() and await subscription.lag() == 0:
