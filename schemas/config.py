@@ -50,7 +50,29 @@ class PolygonGeometry(BaseModel):
                         raise ValueError(f"position [{lon}, {lat}] out of range")
                 if list(ring[0])[:2] != list(ring[-1])[:2]:
                     raise ValueError("a ring must be closed (first position equals last)")
+        for polygon in polygons:
+            crossing = _crossing(polygon)
+            if crossing:
+                raise ValueError(
+                    f"Self-intersection at {crossing} (lon, lat): edges of the polygon cross, "
+                    "so it has no single inside; put its positions in drawing order"
+                )
         return self
+
+
+def _crossing(rings: list[Any]) -> str | None:
+    """Where two edges of one polygon cross, as "lon, lat", if they do (GEOS
+    "Self-intersection"). Fusion repairs other invalid shapes with ``make_valid`` without
+    changing what is inside (a ring touching itself at a point is common in GIS exports;
+    parts of a multipolygon may overlap), but a crossing ring (a bow tie, a figure eight)
+    has no one inside: repaired, it is another zone than the one meant."""
+    import shapely  # the geometry library of fusion and the API; only zones need it here
+
+    shape = shapely.Polygon(rings[0], rings[1:])
+    reason = shapely.is_valid_reason(shape)
+    if reason is None or not reason.startswith("Self-intersection["):
+        return None
+    return ", ".join(reason.removeprefix("Self-intersection[").rstrip("]").split())
 
 
 class GeofenceRules(BaseModel):

@@ -192,3 +192,45 @@ def test_a_geojson_file_with_an_unreadable_feature_names_it_and_checks_the_rest(
     assert len(loaded.problems) == 2
     assert "open-ring" in loaded.problems[0] and "closed" in loaded.problems[0]
     assert "harbour" in loaded.problems[1]
+
+
+TOUCHING_RING = [
+    *[[115, -9], [115.4, -9], [115.4, -8.6], [115.2, -8.6], [115.2, -8.8]],
+    *[[115.1, -8.7], [115.2, -8.6], [115, -8.6], [115, -9]],
+]
+"""A ring that touches itself at one point (115.2, -8.6): valid once repaired, same inside."""
+
+
+def test_a_zone_whose_edges_cross_is_refused_saying_where(tmp_path: Path) -> None:
+    """A bow tie and a figure eight (positions out of order) have no single inside: fusion
+    would repair them into other zones than the ones meant. A ring that only touches itself
+    at a point (common in GIS exports) still loads."""
+    bow_tie = feature("bow-tie", name="x", kind="restricted")
+    bow_tie["geometry"] = {
+        "type": "Polygon",
+        "coordinates": [[[115, -8], [116, -9], [116, -8], [115, -9], [115, -8]]],
+    }
+    eight = feature("eight", name="x", kind="restricted")
+    eight["geometry"] = {
+        "type": "Polygon",
+        "coordinates": [
+            [[115, -8], [117, -8], [117, -10], [116, -10], [116, -7], [115, -7], [115, -8]]
+        ],
+    }
+    touching = feature("touching", name="x", kind="restricted")
+    touching["geometry"] = {
+        "type": "Polygon",
+        "coordinates": [TOUCHING_RING],
+    }
+    zones = tmp_path / "zones.geojson"
+    zones.write_text(collection(bow_tie, eight, touching))
+    result = run_cli("--dry-run", str(zones))
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == "2 problem(s); nothing published", lines
+    assert "feature 1 (bow-tie)" in lines[0] and "Self-intersection at 115.5, -8.5" in lines[0]
+    assert "feature 2 (eight)" in lines[1] and "Self-intersection at 116, -8" in lines[1]
+    touching_only = tmp_path / "touching.geojson"
+    touching_only.write_text(collection(touching))
+    assert run_cli("--dry-run", str(touching_only)).returncode == 0
