@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 
 from bus.base import Bus
+from ingest.demo_traffic import with_demo_traffic
 from ingest.pipeline import run_ingest
 from ingest.scenario import Scenario, ScenarioThresholds, build_scenario, scenario_duration_s
 from ingest.settings import IngestSettings
@@ -86,10 +87,13 @@ DEMO_THRESHOLDS = ScenarioThresholds(step_s=120.0)
 
 
 def demo_scenario(now: datetime, thresholds: ScenarioThresholds = DEMO_THRESHOLDS) -> Scenario:
-    """The generated scenario, timed to end at ``now``."""
+    """The generated scenario, timed to end at ``now``, with the demo's own traffic (a boat
+    dwelling in the demo's marine protected area, an AIS-SART: ``ingest.demo_traffic``)."""
     length = timedelta(seconds=scenario_duration_s(thresholds))
     start = (now - length).replace(microsecond=0) - timedelta(seconds=1)
-    return build_scenario(start, thresholds)
+    scenario = build_scenario(start, thresholds)
+    scenario.lines = with_demo_traffic(scenario.lines, scenario.end.timestamp())
+    return scenario
 
 
 class ScenarioFeed:

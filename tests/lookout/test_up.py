@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from pyais.encode import encode_dict
 
+from ingest.scenario import build_scenario
 from tests.support.pg import postgres_data_dir
 from tests.support.tansu import free_port
 
@@ -97,6 +98,8 @@ def postgres_processes(data_dir: Path) -> list[psutil.Process]:
 DEMO_RULES = {
     "geofence_enter",
     "geofence_exit",
+    "geofence_dwell",
+    "distress",
     "watchlist",
     "ais_gap",
     "loitering",
@@ -123,6 +126,21 @@ def wait_for_demo_alerts(
             return
         time.sleep(0.5)
     raise AssertionError(f"demo alerts missing: {DEMO_RULES - rules}")
+
+
+def no_alert_a_person_would_reject(pg_url: str) -> None:
+    """None for the scenario's near misses and hard normal traffic (vessels at anchor in
+    the anchorage, a receiver outage ...), and no impossible jump but the scenario's jumper
+    (the looped capture must not make its own): ``lookout up`` publishes its zones just
+    before its feed, and they apply to the feed's first positions."""
+    scenario = build_scenario()
+    silent = {*scenario.near_misses, *scenario.hard_normal}
+    jumper = {e.mmsi for e in scenario.expected if e.what == "impossible_jump"}
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute("select rule, mmsis, title from alerts").fetchall()
+    wrong = [r for r in rows if set(r[1]) & silent]
+    wrong += [r for r in rows if "impossible jump" in r[2] and not set(r[1]) <= jumper]
+    assert wrong == [], wrong
 
 
 def test_lookout_up_serves_healthz_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None:
@@ -159,6 +177,7 @@ def up_stop_restart(data_dir: Path, tmp_path: Path) -> None:
             flags=re.MULTILINE,
         )
         wait_for_demo_alerts(pg_url, proc)
+        no_alert_a_person_would_reject(pg_url)
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute("create table if not exists survives_restart (note text)")
             conn.execute("insert into survives_restart values ('still here')")
