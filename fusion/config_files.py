@@ -81,7 +81,7 @@ def read_zone_file(path: Path, now: datetime) -> Loaded:
             warnings.simplefilter("ignore", RuntimeWarning)
             frame = geopandas.read_file(path, engine="pyogrio", on_invalid="ignore")
     except Exception as exc:  # GDAL's errors are many types; each is this file's problem
-        return Loaded(problems=[f"{path.name}: cannot read zones: {exc}"])
+        return Loaded(problems=[f"cannot read zones: {exc}"])  # the caller names the file
     if frame.crs is not None and frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
     features: list[dict[str, Any]] = []
@@ -233,4 +233,4 @@ def load_file(path: Path, now: datetime) -> Loaded:
             return read_zone_file(path, now)
         return load_watchlist(text, now, as_json=True)
     kinds = ", ".join(sorted(ZONE_FILE_SUFFIXES))
-    return Loaded(problems=[f"{path.name}: expected zones ({kinds}), .json or .csv"])
+    return Loaded(problems=[f"expected zones ({kinds}), .json or .csv"])

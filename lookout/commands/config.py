@@ -38,6 +38,9 @@ def load(
     now = datetime.now(UTC)
     total = Loaded()
     for path in files:
+        if path.is_dir():
+            total.problems.append(f"{path}: a directory, not a file")
+            continue
         if not path.is_file():
             total.problems.append(f"{path}: no such file")
             continue

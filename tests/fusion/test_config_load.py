@@ -234,3 +234,17 @@ def test_a_zone_whose_edges_cross_is_refused_saying_where(tmp_path: Path) -> Non
     touching_only = tmp_path / "touching.geojson"
     touching_only.write_text(collection(touching))
     assert run_cli("--dry-run", str(touching_only)).returncode == 0
+
+
+def test_each_problem_names_its_file_once_and_a_directory_is_no_file(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.geojson"
+    broken.write_text('{"type": "FeatureCollection", "features": [')
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    result = run_cli("--dry-run", str(tmp_path), str(broken), str(notes))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"{tmp_path}: a directory, not a file", lines
+    assert lines[1].startswith("broken.geojson: cannot read zones: "), lines
+    assert lines[2].startswith("notes.txt: expected zones ("), lines
+    assert lines[3] == "3 problem(s); nothing published"
