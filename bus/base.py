@@ -13,7 +13,10 @@ Contract, shared by both implementations and checked by ``tests/bus/test_contrac
   together: partition p of every topic a group reads goes to the same member (see
   ``bus.assignment``), so one MMSI's whole story is in one place.
 * Per assigned partition a member can ``seek``, read its ``position`` and its group's
-  ``committed`` offset (fusion restores its checkpoint offsets that way).
+  ``committed`` offset (fusion restores its checkpoint offsets that way), see its
+  ``partition_lags`` (what the broker holds beyond what was delivered: fusion reads its
+  co-keyed inputs in event-time order and waits for a partition only while it has lag),
+  and ``pause`` / ``resume`` fetching from it (a bounded buffer per partition).
 * ``table`` reads a compacted topic from the beginning, without a group, so every instance
   sees the whole table; the reader reduces by key (last value wins, a tombstone deletes).
   ``tail`` reads topics from their end (or from given offsets), without a group: the live
@@ -229,6 +232,23 @@ class Subscription(_StartStop):
     @abstractmethod
     async def lag(self) -> int | None:
         """Messages between this member's positions and the ends of its partitions."""
+
+    @abstractmethod
+    async def partition_lags(self) -> dict[TopicPartition, int | None]:
+        """Per assigned partition, how many records the broker holds beyond what
+        ``getmany`` has delivered (its end minus ``position``); None while that is not
+        known (Kafka: no fetch answer for the partition yet, so its end is unknown).
+        Kafka Streams' ``max.task.idle.ms`` = 0 rule (KIP-695) reads the same figure: an
+        empty input with no lag holds nothing up, one with lag is waited for."""
+
+    @abstractmethod
+    def pause(self, tps: Iterable[TopicPartition]) -> None:
+        """Fetch nothing more from ``tps`` until ``resume`` (assignment unchanged; records
+        already delivered stay delivered). Unassigned partitions are ignored."""
+
+    @abstractmethod
+    def resume(self, tps: Iterable[TopicPartition]) -> None:
+        """Fetch from ``tps`` again after ``pause``."""
 
     @abstractmethod
     async def health(self) -> SubscriptionHealth: ...

@@ -12,7 +12,7 @@ of a topic that does not exist yet waits for it.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import structlog
@@ -257,6 +257,29 @@ class KafkaSubscription(Subscription):
         if self.group:
             LAG.labels(self.group).set(total)
         return total
+
+    async def partition_lags(self) -> dict[TopicPartition, int | None]:
+        # highwater() is the end the latest fetch answer gave (Tansu's end_offsets() is
+        # not the end); position() is what getmany has handed out, not what the fetcher
+        # has buffered ahead, so records fetched but not yet returned count as lag.
+        consumer = self._require()
+        lags: dict[TopicPartition, int | None] = {}
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            lags[(tp.topic, tp.partition)] = (
+                None if high is None else max(0, high - await consumer.position(tp))
+            )
+        return lags
+
+    def pause(self, tps: Iterable[TopicPartition]) -> None:
+        consumer = self._require()
+        assigned = consumer.assignment()
+        consumer.pause(*[tp for tp in (KafkaTP(*t) for t in tps) if tp in assigned])
+
+    def resume(self, tps: Iterable[TopicPartition]) -> None:
+        consumer = self._require()
+        assigned = consumer.assignment()
+        consumer.resume(*[tp for tp in (KafkaTP(*t) for t in tps) if tp in assigned])
 
     async def health(self) -> SubscriptionHealth:
         """Down when behind and not receiving, when the caller stopped polling, or when no

@@ -296,6 +296,7 @@ class MemorySubscription(Subscription):
         self._assigned: frozenset[TopicPartition] = frozenset()
         self._target: frozenset[TopicPartition] = frozenset()
         self._positions: dict[TopicPartition, int] = {}
+        self._paused: set[TopicPartition] = set()
         self._clock = ProgressClock()
         self._stall_after_s = stall_after_s
         self._running = False
@@ -325,6 +326,7 @@ class MemorySubscription(Subscription):
         if self._on_revoked and self._assigned:
             await self._on_revoked(self._assigned)
         self._assigned = frozenset()
+        self._paused.clear()
         if self.group_name is not None:
             group = self.bus._group(self.group_name)
             group.members.remove(self)
@@ -341,6 +343,7 @@ class MemorySubscription(Subscription):
         self._assigned = self._assigned - revoked
         for tp in revoked:
             self._positions.pop(tp, None)
+            self._paused.discard(tp)
 
     def _held_by_others(self) -> frozenset[TopicPartition]:
         if self.group_name is None:
@@ -393,7 +396,9 @@ class MemorySubscription(Subscription):
         left of the batch is filled in the same order."""
         if not self._assigned:
             return []
-        tps = sorted(self._assigned)
+        tps = sorted(self._assigned - self._paused)
+        if not tps:
+            return []
         first = self._first_partition % len(tps)
         self._first_partition = first + 1
         order = tps[first:] + tps[:first]
@@ -443,6 +448,18 @@ class MemorySubscription(Subscription):
         return sum(
             max(0, self.bus.end_offset(tp) - self._positions.get(tp, 0)) for tp in self._assigned
         )
+
+    async def partition_lags(self) -> dict[TopicPartition, int | None]:
+        return {
+            tp: max(0, self.bus.end_offset(tp) - self._positions.get(tp, 0))
+            for tp in self._assigned
+        }
+
+    def pause(self, tps: Iterable[TopicPartition]) -> None:
+        self._paused.update(tp for tp in tps if tp in self._assigned)
+
+    def resume(self, tps: Iterable[TopicPartition]) -> None:
+        self._paused.difference_update(tps)
 
     async def caught_up(self) -> bool:
         await self._sync_assignment()

@@ -357,6 +357,51 @@ async def test_seek_position_committed_and_an_offsets_map_that_moves_back(
         assert await sub.position(other) == 0
 
 
+async def test_partition_lags_count_what_the_broker_holds_beyond_what_was_delivered(
+    bus: Bus, unique: str
+) -> None:
+    """Fusion waits for an empty input partition only while it has lag: the figure must
+    count records not yet handed out by getmany, and be 0 for an empty partition."""
+    topic = f"test.lags.{unique}"
+    await bus.ensure_topics([topic])
+    await bus.publish_many([Outgoing(topic, "one-key", Ping(n=i)) for i in range(10)])
+    async with bus.subscribe([topic], group=f"g.{unique}") as sub:
+        records = await drain(sub, 10)
+        tp = records[0].topic_partition
+        lags = await sub.partition_lags()
+        assert set(lags) == sub.assignment()
+        assert lags == {t: 0 for t in sub.assignment()}  # read to the end; the others empty
+        await sub.seek(tp, 4)
+        assert (await sub.partition_lags())[tp] == 6
+        await bus.publish_many([Outgoing(topic, "one-key", Ping(n=10))])
+        got = await drain(sub, 7)
+        assert [r.offset for r in got] == list(range(4, 11))
+        assert (await sub.partition_lags())[tp] == 0
+
+
+async def test_a_paused_partition_delivers_nothing_until_resumed(bus: Bus, unique: str) -> None:
+    topic = f"test.pause.{unique}"
+    await bus.ensure_topics([topic])
+    count = await bus.partition_count(topic)
+    async with bus.subscribe([topic], group=f"g.{unique}") as sub:
+        await sub.wait_assigned()
+        held = (topic, 0)
+        sub.pause([held])
+        await bus.publish_many(
+            [
+                Outgoing(topic, "k", Ping(n=p * 10 + i), partition=p)
+                for p in range(count)
+                for i in range(3)
+            ]
+        )
+        first = await drain(sub, 3 * (count - 1))
+        assert {r.partition for r in first} == set(range(1, count))
+        assert await sub.getmany(timeout_s=0.3) == []
+        sub.resume([held])
+        rest = await drain(sub, 3)
+    assert [r.decode(Ping).n for r in rest] == [0, 1, 2]
+
+
 async def test_a_tail_reads_from_the_end_or_from_given_offsets_without_a_group(
     bus: Bus, unique: str
 ) -> None:
