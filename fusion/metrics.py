@@ -19,6 +19,10 @@ ALERT_EVENTS = Counter(
 CHECKPOINTS = Counter("lookout_fusion_checkpoints_total", "Partition states checkpointed.")
 RETRIES = Counter("lookout_fusion_retries_total", "Publishes or checkpoints retried.")
 BATCH_SECONDS = Histogram("lookout_fusion_batch_seconds", "Time to process one micro-batch.")
+HELD = Gauge(
+    "lookout_fusion_held_records",
+    "Records fetched and held until every input with lag has caught up in event time.",
+)
 WATERMARK = Gauge(
     "lookout_fusion_watermark_seconds", "Event-time watermark per partition (POSIX s).", ["shard"]
 )

@@ -14,7 +14,6 @@ Records below a partition's checkpointed offset are already reflected in its sta
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -121,6 +120,7 @@ class Fusion:
         """Partitions of ``fusion.cells`` (the service sets them; 0: no marks are sent)."""
         self.source_partitions = 0
         """Partitions of ``ais.positions``, told to the cell stage with every mark."""
+        self._inputs = frozenset(self.topics.shard_topics())
 
     def _pair_margin_m(self, zones: list[Geofence]) -> float:
         """How far from a cell border a position is also sent to the neighbour cell: the
@@ -159,26 +159,21 @@ class Fusion:
     # --- records ----------------------------------------------------------------------
 
     def process(self, records: Sequence[Record]) -> BatchResult:
-        """Apply one micro-batch; returns the alert events to publish and what was refused.
-        Every record's partition must be owned (its state loaded)."""
+        """Apply records; returns the alert events to publish and what was refused. Each
+        partition's records are applied in the order given (``fusion.ordering`` makes it
+        event-time order across the inputs); every record's partition must be owned."""
         result = BatchResult()
-        by_shard: dict[int, tuple[list[Record], list[Record], list[Record], list[Record]]] = {}
-        slot = {
-            self.topics.static: 0,
-            self.topics.positions: 1,
-            self.topics.safety: 2,
-            self.topics.reports: 3,
-        }
+        by_shard: dict[int, list[Record]] = {}
+        inputs = self._inputs
         counts: dict[str, int] = {}
         for record in records:
             topic = record.topic
             counts[topic] = counts.get(topic, 0) + 1
-            which = slot.get(topic)
-            if which is not None:
-                lists = by_shard.get(record.partition)
-                if lists is None:
-                    lists = by_shard[record.partition] = ([], [], [], [])
-                lists[which].append(record)
+            if topic in inputs:
+                mine = by_shard.get(record.partition)
+                if mine is None:
+                    mine = by_shard[record.partition] = []
+                mine.append(record)
         for topic, count in counts.items():
             RECORDS.labels(topic).inc(count)
         # Each detector is told only of what it overrides (these run once per position).
@@ -189,10 +184,8 @@ class Fusion:
             d for d in self.detectors if type(d).on_watermark is not Detector.on_watermark
         ]
         for shard in sorted(by_shard):
-            statics, positions, safety, reports = by_shard[shard]
             state = self.states[shard]
-            self._shard(state, statics, positions, result)
-            self._distress_inputs(state, safety, reports, result)
+            self._shard(state, by_shard[shard], result)
             self._batch_end(state)
         result.outgoing.extend(self.engine.take())
         result.outgoing.extend(self._cell_out)
@@ -220,13 +213,12 @@ class Fusion:
 
     def _fresh(self, state: ShardState, records: list[Record]) -> list[Record]:
         """Drop records the state already reflects (redelivered after a restart)."""
-        if not records:
-            return records
-        topic = records[0].topic
-        done = state.offsets.get(topic, 0)
-        fresh = [r for r in records if r.offset >= done]
-        if fresh:
-            state.offsets[topic] = max(r.offset for r in fresh) + 1
+        offsets = state.offsets
+        fresh = []
+        for record in records:
+            if record.offset >= offsets.get(record.topic, 0):
+                offsets[record.topic] = record.offset + 1
+                fresh.append(record)
         return fresh
 
     def _advance(self, state: ShardState, event_t: float) -> None:
@@ -236,60 +228,79 @@ class Fusion:
             for detector in self._watermark_detectors:
                 detector.on_watermark(state, mark)
 
-    def _shard(
-        self,
-        state: ShardState,
-        statics: list[Record],
-        positions: list[Record],
-        result: BatchResult,
-    ) -> None:
-        identities: list[StaticView] = []
-        for record in self._fresh(state, statics):
-            try:
-                identities.append(read_static(record))
-            except WireError as exc:
-                refuse(result.refused, record, str(exc))
+    def _shard(self, state: ShardState, records: list[Record], result: BatchResult) -> None:
+        """One partition's records, applied in the order given. Geometry is done first for
+        all its positions at once (zones, distance to shore); identities, safety messages
+        and reports are applied among them where they stand."""
+        topics = self.topics
+        steps: list[tuple[int, int]] = []
+        """(kind, index into that kind's list), in the order to apply."""
         views: list[PositionView] = []
-        for record in self._fresh(state, positions):
-            try:
-                view = read_position(record)
-            except WireError as exc:
-                refuse(result.refused, record, str(exc))
-                continue
-            if (
-                view.msg_type in VESSEL_POSITION_TYPES
-                and view.lat is not None
-                and view.lon is not None
-            ):
-                views.append(view)
-        if not views:
-            for identity in identities:
-                self._identity(state, identity)
-            return
-        n = len(views)
-        lats = np.fromiter((v.lat for v in views), dtype=float, count=n)
-        lons = np.fromiter((v.lon for v in views), dtype=float, count=n)
-        hits = self.zones.hits(lats, lons)
-        # Plain Python lists: indexing a numpy array per position costs more than the list.
-        shore: list[float] = self._shore(views, lats, lons).tolist()
-        in_port: list[bool] = hits.in_port.tolist()
-        times = [v.event_time.timestamp() for v in views]
-        inside, near = hits.inside, hits.near
-        if not identities:
-            for i in range(n):
-                self._position(state, views[i], times[i], inside[i], near[i], in_port[i], shore[i])
-            return
-        # Identities are applied among the positions in event-time order; they never move
-        # the watermark and are never late (a table of who is who, read when it comes).
-        ordered = heapq.merge(
-            ((v.event_time.timestamp(), 0, i) for i, v in enumerate(identities)),
-            ((t, 1, i) for i, t in enumerate(times)),
-        )
-        for _, kind, i in ordered:
-            if kind == 0:
-                self._identity(state, identities[i])
+        identities: list[StaticView] = []
+        messages: list[SafetyMessage] = []
+        reports: list[PatrolReport] = []
+        for record in self._fresh(state, records):
+            topic = record.topic
+            if topic == topics.positions:
+                try:
+                    view = read_position(record)
+                except WireError as exc:
+                    refuse(result.refused, record, str(exc))
+                    continue
+                if (
+                    view.msg_type in VESSEL_POSITION_TYPES
+                    and view.lat is not None
+                    and view.lon is not None
+                ):
+                    steps.append((_POSITION, len(views)))
+                    views.append(view)
+            elif topic == topics.static:
+                try:
+                    identities.append(read_static(record))
+                except WireError as exc:
+                    refuse(result.refused, record, str(exc))
+                    continue
+                steps.append((_STATIC, len(identities) - 1))
+            elif topic == topics.safety:
+                try:
+                    messages.append(record.decode(SafetyMessage))
+                except (EnvelopeError, ValidationError, ValueError) as exc:
+                    refuse(result.refused, record, str(exc))
+                    continue
+                steps.append((_SAFETY, len(messages) - 1))
             else:
-                self._position(state, views[i], times[i], inside[i], near[i], in_port[i], shore[i])
+                try:
+                    reports.append(record.decode(PatrolReport))
+                except (EnvelopeError, ValidationError, ValueError) as exc:
+                    refuse(result.refused, record, str(exc))
+                    continue
+                steps.append((_REPORT, len(reports) - 1))
+        n = len(views)
+        if n:
+            lats = np.fromiter((v.lat for v in views), dtype=float, count=n)
+            lons = np.fromiter((v.lon for v in views), dtype=float, count=n)
+            hits = self.zones.hits(lats, lons)
+            # Plain Python lists: indexing a numpy array per position costs more than a list.
+            shore: list[float] = self._shore(views, lats, lons).tolist()
+            in_port: list[bool] = hits.in_port.tolist()
+            inside, near = hits.inside, hits.near
+        for kind, i in steps:
+            if kind == _POSITION:
+                view = views[i]
+                t = view.event_time.timestamp()
+                self._position(state, view, t, inside[i], near[i], in_port[i], shore[i])
+            elif kind == _STATIC:
+                # Identities never move the watermark and are never late (a table of who
+                # is who, read when it comes).
+                self._identity(state, identities[i])
+            elif kind == _SAFETY:
+                # Never late, never moves the watermark: a distress signal counts whenever
+                # it arrives; placed at the sender's last position applied before it.
+                self.distress.on_safety(state, messages[i])
+            else:
+                # A report's time is a person's, not the feed's: it moves no watermark.
+                self.distress.on_report(state, reports[i])
+                self._sighting_to_cell(reports[i])
 
     def _identity(self, state: ShardState, view: StaticView) -> None:
         t = view.event_time.timestamp()
@@ -376,29 +387,6 @@ class Fusion:
             self._cell_out.append(cell_outgoing(self.topics.cells, record))
             CELL_RECORDS.labels("position").inc()
 
-    def _distress_inputs(
-        self, state: ShardState, safety: list[Record], reports: list[Record], result: BatchResult
-    ) -> None:
-        """Safety-related messages and patrol reports, after the batch's positions (so a
-        SART's text finds the position it sent with it). Neither is ever late: a distress
-        signal counts whenever it arrives, and neither moves the watermark (a report's
-        time is a person's, not the feed's)."""
-        for record in self._fresh(state, safety):
-            try:
-                message = record.decode(SafetyMessage)
-            except (EnvelopeError, ValidationError, ValueError) as exc:
-                refuse(result.refused, record, str(exc))
-                continue
-            self.distress.on_safety(state, message)
-        for record in self._fresh(state, reports):
-            try:
-                report = record.decode(PatrolReport)
-            except (EnvelopeError, ValidationError, ValueError) as exc:
-                refuse(result.refused, record, str(exc))
-                continue
-            self.distress.on_report(state, report)
-            self._sighting_to_cell(report)
-
     def _sighting_to_cell(self, report: PatrolReport) -> None:
         """The sighting for the dark-target rule, in its own cell only (positions near it
         reach that cell from the neighbours). Its id and position, never its narrative."""
@@ -443,6 +431,10 @@ class Fusion:
         if mark is not None:
             self.watchlisted.expire(state, mark)
             WATERMARK.labels(str(state.shard)).set(mark)
+
+
+_STATIC, _POSITION, _SAFETY, _REPORT = range(4)
+"""Kinds of the steps of ``Fusion._shard``."""
 
 
 def _clean(value: str | None) -> str | None:

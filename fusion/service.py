@@ -24,7 +24,8 @@ from bus.base import Bus, CommitError, Outgoing, Record, Subscription, TopicPart
 from bus.deadletter import dead_letter
 from bus.table_reader import TableReader
 from fusion.checkpoint import CheckpointStore
-from fusion.metrics import BATCH_SECONDS, CHECKPOINTS, CONFIG_REFUSED
+from fusion.metrics import BATCH_SECONDS, CHECKPOINTS, CONFIG_REFUSED, HELD
+from fusion.ordering import EventTimeAligner
 from fusion.ownership import Ownership, resume_at
 from fusion.processor import Fusion, FusionTopics
 from fusion.retrying import Retrier
@@ -58,6 +59,17 @@ class FusionService:
         self._after_publish = after_publish
         self._subscription: Subscription | None = None
         self._pending: dict[TopicPartition, Record] = {}
+        # Input topics' tie-break ranks: a static report at the same event time as a
+        # position is applied first (the position then carries the vessel's name).
+        self.aligner = EventTimeAligner(
+            {
+                self.topics.static: 0,
+                self.topics.positions: 1,
+                self.topics.safety: 2,
+                self.topics.reports: 3,
+            }
+        )
+        self._paused: set[TopicPartition] = set()
         self._since_checkpoint = 0
         self._retrying = Retrier(settings, "fusion")
         self.batches = 0
@@ -83,6 +95,8 @@ class FusionService:
             state = decode_state(raw) if isinstance(raw, bytes) else ShardState(shard)
             self.fusion.states[shard] = state
             await resume_at(self._subscription, shard, state.offsets)
+            for topic, offset in state.offsets.items():  # delivered again from there
+                self.aligner.restart((topic, shard), offset)
             self._ownership.owned.add(shard)
             log.info(
                 "partition assigned", shard=shard, offsets=state.offsets, restored=raw is not None
@@ -116,6 +130,8 @@ class FusionService:
         self._ownership.revoking(self._shards(tps))
         for shard in shards:
             self.fusion.states.pop(shard, None)
+        self.aligner.drop(self._shards(tps))
+        self._paused -= tps
         for tp in [tp for tp in self._pending if tp[1] in shards]:
             del self._pending[tp]
         log.info("partitions revoked", shards=sorted(shards))
@@ -157,10 +173,12 @@ class FusionService:
 
     async def step(self, subscription: Subscription) -> None:
         records = await subscription.getmany(
-            max_records=self.settings.batch_max_records, timeout_s=self.settings.poll_timeout_s
+            max_records=self.settings.batch_max_records,
+            # Records ready in the aligner are applied without waiting for a fetch.
+            timeout_s=0 if self.aligner.ready else self.settings.poll_timeout_s,
         )
         await self._poll_config()  # after the wait: config published before these applies
-        if not records:
+        if not records and not self.aligner.held:
             await self._publish(self.fusion.engine.take())  # closes from config changes
             if not self._idle and subscription.assignment() and await subscription.lag() == 0:
                 # Caught up (an empty poll alone is not: Kafka may still be fetching): the
@@ -175,13 +193,42 @@ class FusionService:
             # on_assigned has not run yet is taken over here (its checkpoint loaded).
             records = self._ownership.mine(records, subscription.assignment())
             if records:
-                await self._apply(records)
+                # Loading a checkpoint moves the consumer (and the aligner) to its offsets:
+                # records in hand below them are dropped, the rest are delivered again.
+                await self._load(self._shards(frozenset(r.topic_partition for r in records)))
+                owned = self._ownership.owned
+                self.aligner.add(r for r in records if r.partition in owned)
+            ready = self.aligner.take(
+                await subscription.partition_lags(), self.settings.batch_max_records
+            )
+            self._throttle(subscription)
+            HELD.set(self.aligner.held)
+            if ready:
+                await self._apply(ready)
+
+    def _throttle(self, subscription: Subscription) -> None:
+        """Pause fetching from an input partition whose queue is full (it waits for
+        another input to catch up in event time), resume it once half drained."""
+        full = self.settings.held_max_records
+        pause = {
+            tp
+            for tp in subscription.assignment()
+            if tp not in self._paused and self.aligner.queued(tp) >= full
+        }
+        resume = {tp for tp in self._paused if self.aligner.queued(tp) <= full // 2}
+        if pause:
+            subscription.pause(pause)
+            self._paused |= pause
+            log.info("input paused: waiting for another input", partitions=sorted(pause))
+        if resume:
+            subscription.resume(resume)
+            self._paused -= resume
 
     async def _apply(self, records: list[Record]) -> None:
+        """Apply records released by the aligner (their shards' states loaded)."""
         self._idle = False
         self._mid_batch = True
         started = time.perf_counter()
-        await self._load(self._shards(frozenset(r.topic_partition for r in records)))
         result = self.fusion.process(records)
         await self._publish(
             [
@@ -253,13 +300,20 @@ class FusionService:
         """True when every assigned record has been processed and its events published
         (an empty poll came back after the last batch)."""
         sub = self._subscription
-        return sub is not None and self._idle and bool(sub.assignment()) and await sub.lag() == 0
+        return (
+            sub is not None
+            and self._idle
+            and not self.aligner.held
+            and bool(sub.assignment())
+            and await sub.lag() == 0
+        )
 
     async def health(self) -> ComponentHealth:
         facts: dict[str, JsonValue] = {
             "partitions": list[JsonValue](sorted(self.fusion.states)),
             "open_alerts": sum(len(s.alerts) for s in self.fusion.states.values()),
             "late": sum(s.late for s in self.fusion.states.values()),
+            "held": self.aligner.held,
             "zones": len(self.fusion.zones.ids),
             "watchlist": len(self.fusion.watchlist.entries),
             "config_skipped": self.zone_reader.skipped + self.watchlist_reader.skipped,

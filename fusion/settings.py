@@ -25,6 +25,14 @@ class FusionSettings(BaseSettings):
         description="Checkpoint state and commit offsets after this many records (and on "
         "every revocation); a restart re-reads at most this many.",
     )
+    held_max_records: int = Field(
+        default=10_000,
+        ge=1,
+        description="Records buffered per input partition while fusion waits for another "
+        "input to catch up in event time; past this, fetching from that partition pauses "
+        "until it drains (Kafka Streams' buffered.records.per.partition, 1000 there, is per "
+        "record; here two micro-batches of the default size).",
+    )
     retry_initial_s: float = Field(
         default=0.5, gt=0, description="First wait after a failed publish or checkpoint."
     )

@@ -116,28 +116,18 @@ async def run_to_end(services: list[FusionService | CellService], timeout_s: flo
 
 
 def comparable_events(records: Sequence[Record]) -> dict[tuple[str | None, bytes], bytes | None]:
-    """``distinct_events`` without watchlist alerts matched on a name, nor rendezvous: a
-    name, and a ship type (a rendezvous's severity: fishing meets carrier), come on
-    ``ais.static``, and which positions of ``ais.positions`` were read before it depends on
-    how the two topics' fetches interleave, so their events may differ between two runs
-    (their ids and final states may not: ``compare`` checks them). A dark target's events
-    are kept by id without their bytes: its evidence says whether the cell's AIS history
-    reached back a whole window when the sighting arrived, which depends on how far the
-    positions had come by then."""
-    name_matched: set[str | None] = set()
-    dark: set[str | None] = set()
-    for r, a in zip(records, alerts_of(records), strict=True):
-        if (
-            a.rule is AlertRule.WATCHLIST and a.evidence.get("matched_field") == "name"
-        ) or a.rule is AlertRule.RENDEZVOUS:
-            name_matched.add(r.key)
-        elif a.rule is AlertRule.DARK_TARGET:
-            dark.add(r.key)
-    return {
-        k: None if k[0] in dark else v
-        for k, v in distinct_events(records).items()
-        if k[0] not in name_matched
+    """``distinct_events`` of every alert, name-matched watchlist and rendezvous alerts
+    included (fusion applies its inputs in event-time order: ``fusion.ordering``), with a
+    dark target's events kept by id without their bytes: its evidence says whether the
+    cell's AIS history reached back a whole window when the sighting arrived, which
+    depends on how far the other partitions' positions had come by then (it is judged the
+    moment it arrives, by design)."""
+    dark = {
+        r.key
+        for r, a in zip(records, alerts_of(records), strict=True)
+        if a.rule is AlertRule.DARK_TARGET
     }
+    return {k: None if k[0] in dark else v for k, v in distinct_events(records).items()}
 
 
 def compare(reference: Sequence[Record], recovered: Sequence[Record]) -> None:
