@@ -383,6 +383,7 @@ class Fusion:
                 bool(track.watch),
                 rendezvous_m,
                 rendezvous_s,
+                track.identity.name,
             )
             self._cell_out.append(cell_outgoing(self.topics.cells, record))
             CELL_RECORDS.labels("position").inc()

@@ -38,6 +38,9 @@ class CellFix(msgspec.Struct, array_like=True, tag="p", frozen=True):
     rendezvous_m: float | None = None
     """A zone's rendezvous distance where the vessel is (None: the global rule)."""
     rendezvous_s: float | None = None
+    name: str | None = None
+    """The vessel's AIS name as known when the position was applied (for the title); last,
+    so records written before it existed still decode."""
 
 
 class CellSighting(msgspec.Struct, array_like=True, tag="s", frozen=True):

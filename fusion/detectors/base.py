@@ -60,6 +60,14 @@ class Detector:
         """The partition's watermark advanced to ``watermark_t``."""
 
 
+def vessel_label(mmsi: int, name: str | None) -> str:
+    """How a title names a vessel: its AIS name and MMSI when a static report gave the name
+    before the alert opened ("KM SINAR JAYA (525012345)"), else "MMSI 525012345". Fusion
+    applies static reports and positions in event-time order (``fusion.ordering``), so the
+    name known at that moment, and the title, are the same on every replay."""
+    return f"{name} ({mmsi})" if name else f"MMSI {mmsi}"
+
+
 def severity_score(severity: str) -> float:
     return {"low": 0.25, "medium": 0.5, "high": 0.75, "critical": 1.0}.get(severity, 0.5)
 

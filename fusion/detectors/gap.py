@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 
-from fusion.detectors.base import Detector, PositionInput, fix_evidence
+from fusion.detectors.base import Detector, PositionInput, fix_evidence, vessel_label
 from fusion.engine import AlertEngine, at
 from fusion.geo.distance import METRES_PER_NM, distance_m
 from fusion.geo.zones import ZoneIndex
@@ -151,9 +151,7 @@ class GapDetector(Detector):
         deadline = last.t + self.gap_s(track)
         if not self.eligible(track) or not self.is_dark(state, last, deadline):
             return
-        # The MMSI, not the name: identities arrive on their own topic, and an alert must
-        # read the same on every replay (the watch floor shows the vessel's name beside it).
-        name = f"MMSI {track.mmsi}"
+        name = vessel_label(track.mmsi, track.identity.name)
         self.engine.open(
             state,
             AlertRule.AIS_GAP,

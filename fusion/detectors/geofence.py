@@ -10,7 +10,13 @@ for a person to acknowledge.
 
 from __future__ import annotations
 
-from fusion.detectors.base import Detector, PositionInput, fix_evidence, severity_score
+from fusion.detectors.base import (
+    Detector,
+    PositionInput,
+    fix_evidence,
+    severity_score,
+    vessel_label,
+)
 from fusion.engine import AlertEngine
 from fusion.geo.distance import distance_m
 from fusion.geo.zones import ZoneIndex
@@ -117,9 +123,7 @@ class GeofenceDetector(Detector):
         extra: dict[str, float] | None = None,
     ) -> None:
         fix = position.fix
-        # The MMSI, not the name: identities arrive on their own topic, and an alert must
-        # read the same on every replay (the watch floor shows the vessel's name beside it).
-        name = f"MMSI {track.mmsi}"
+        name = vessel_label(track.mmsi, track.identity.name)
         evidence = self._evidence(zone, position)
         if rule is AlertRule.GEOFENCE_DWELL:
             evidence["inside_s"] = fix.t - started_t

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fusion.detectors.base import Detector, PositionInput, fix_evidence
+from fusion.detectors.base import Detector, PositionInput, fix_evidence, vessel_label
 from fusion.engine import AlertEngine
 from fusion.geo.distance import distance_m
 from fusion.geo.zones import ZoneIndex
@@ -116,9 +116,7 @@ class LoiteringDetector(Detector):
                 evidence=evidence,
             )
             return
-        # The MMSI, not the name: identities arrive on their own topic, and an alert must
-        # read the same on every replay (the watch floor shows the vessel's name beside it).
-        name = f"MMSI {track.mmsi}"
+        name = vessel_label(track.mmsi, track.identity.name)
         self.engine.open(
             state,
             AlertRule.LOITERING,

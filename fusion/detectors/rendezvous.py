@@ -19,7 +19,7 @@ from typing import Any
 
 from fusion.cells.state import CellShardState, CellState, Pair
 from fusion.cells.wire import CellFix
-from fusion.detectors.base import severity_score
+from fusion.detectors.base import severity_score, vessel_label
 from fusion.engine import AlertEngine, at
 from fusion.geo.cells import cell_name, midpoint_cell
 from fusion.geo.distance import distance_m
@@ -126,7 +126,8 @@ class RendezvousDetector:
             key,
             started_t=pair.since_t,
             at_t=fix.t,
-            title=f"MMSI {pair.a} and MMSI {pair.b} together at sea",
+            title=f"{vessel_label(a.mmsi, a.name)} and {vessel_label(b.mmsi, b.name)} "
+            "together at sea",
             mmsis=[pair.a, pair.b],
             **fields,
         )

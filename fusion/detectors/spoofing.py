@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from fusion.detectors.base import Detector, PositionInput, StaticInput, fix_evidence
+from fusion.detectors.base import Detector, PositionInput, StaticInput, fix_evidence, vessel_label
 from fusion.geo.distance import EARTH_RADIUS_M, METRES_PER_NM, distance_m
 from fusion.tracks import Identity, ShardState, Track
 from schemas.alerts import AlertRule, Severity
@@ -36,7 +36,7 @@ class SpoofingDetector(Detector):
                 started_t=fix.t,
                 severity=Severity.MEDIUM.value,
                 score=0.5,
-                title=f"{track.mmsi}: {what} MMSI",
+                title=f"{vessel_label(track.mmsi, track.identity.name)}: {what} MMSI",
                 mmsis=[track.mmsi],
                 lat=fix.lat,
                 lon=fix.lon,
@@ -94,7 +94,7 @@ class SpoofingDetector(Detector):
                 evidence={**jump, "jumps": jumps},
             )
             return
-        name = f"MMSI {subject}"  # not the name: see geofence.py
+        name = vessel_label(track.mmsi, track.identity.name)
         self.engine.open(
             state,
             AlertRule.SPOOFING,
@@ -136,7 +136,7 @@ class SpoofingDetector(Detector):
             started_t=static.t,
             severity=Severity.MEDIUM.value,
             score=0.5,
-            title=f"{subject}: {' and '.join(changes)} changed",
+            title=f"{vessel_label(track.mmsi, before.name)}: {' and '.join(changes)} changed",
             mmsis=[track.mmsi],
             evidence=evidence,
         )

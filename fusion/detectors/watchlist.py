@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from fusion.detectors.base import Detector, PositionInput, StaticInput, fix_evidence
+from fusion.detectors.base import Detector, PositionInput, StaticInput, fix_evidence, vessel_label
 from fusion.engine import AlertEngine
 from fusion.settings import FusionSettings
 from fusion.tracks import Identity, ShardState, Track
@@ -207,8 +207,7 @@ class WatchlistDetector(Detector):
                     },
                 )
             return
-        # A static match names what it matched; a position match only has the MMSI.
-        name = match.value if match.field == "name" else f"MMSI {track.mmsi}"
+        name = vessel_label(track.mmsi, track.identity.name)
         if entry.entry_id not in track.watch:
             track.watch.append(entry.entry_id)
         self.engine.open(

@@ -122,6 +122,17 @@ async def test_evidence_says_what_a_watch_officer_needs(scenario) -> None:  # ty
     )
     vessels = end.evidence["vessels"]
     assert isinstance(vessels, list) and [v["mmsi"] for v in vessels] == end.mmsis  # type: ignore[index,call-overload]
+    # Every scenario vessel sends its static report with its first position, so each
+    # title names the vessel ("KM SINAR JAYA (525400002) ..."); an identity change the name
+    # it had before.
+    names = scenario.names
+    assert {a.rule for a in alerts} >= {AlertRule.AIS_GAP, AlertRule.IDENTITY_CHANGE}
+    for a in alerts:
+        label = [f"{names[m]} ({m})" for m in a.mmsis]
+        if a.rule is AlertRule.RENDEZVOUS:
+            assert a.title == f"{label[0]} and {label[1]} together at sea"
+        else:
+            assert a.title.startswith(f"{label[0]} ") or a.title.startswith(f"{label[0]}:"), a.title
 
 
 def by_alert(records):  # type: ignore[no-untyped-def]
