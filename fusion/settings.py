@@ -30,8 +30,8 @@ class FusionSettings(BaseSettings):
         ge=1,
         description="Records buffered per input partition while fusion waits for another "
         "input to catch up in event time; past this, fetching from that partition pauses "
-        "until it drains (Kafka Streams' buffered.records.per.partition, 1000 there, is per "
-        "record; here two micro-batches of the default size).",
+        "until it drains (Kafka Streams' buffered.records.per.partition, 1000 there; here two "
+        "micro-batches of the default size, as fusion fetches 5000 records at a time).",
     )
     retry_initial_s: float = Field(
         default=0.5, gt=0, description="First wait after a failed publish or checkpoint."
