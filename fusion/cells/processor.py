@@ -9,7 +9,8 @@ arrives.
 
 The watermark comes from the per-MMSI stage's marks (``CellMark``): each of its partitions
 promises, after every batch, that nothing older than its own watermark will follow; the
-cell stage's watermark is the lowest promise of the partitions not idle. No wall clock.
+cell stage's watermark is the lowest promise of the partitions (idle ones included: an
+idle partition's promise still holds). No wall clock.
 
 Records below a partition's checkpointed offset are already reflected in its state
 (redelivered after a restart) and are skipped; a position republished by the per-MMSI
@@ -81,21 +82,31 @@ class CellFusion:
     @staticmethod
     def _marked(state: CellShardState, mark: CellMark) -> None:
         known = state.sources.get(mark.source)
-        if known is not None and known.mark is not None and mark.mark is not None:
-            # A restarted upstream partition repeats older marks: promises only grow.
-            mark = CellMark(mark.source, mark.sources, max(known.mark, mark.mark), mark.idle)
+        if known is not None and known.mark is not None:
+            # A restarted upstream partition repeats older marks (or none, before its
+            # checkpoint is loaded): promises only grow.
+            higher = known.mark if mark.mark is None else max(known.mark, mark.mark)
+            mark = CellMark(mark.source, mark.sources, higher, mark.idle)
         state.sources[mark.source] = mark
 
     @staticmethod
     def _watermark(state: CellShardState) -> float | None:
-        """The lowest mark of the upstream partitions that are not idle (all idle: the
-        highest, everything has been sent); None until every partition has been heard."""
+        """The lowest mark of the upstream partitions that have one, idle or not; None
+        until every partition has been heard. An idle partition's mark still holds (it is
+        its watermark: nothing older will come from it), so it counts: taking the highest
+        mark when all were idle, or the lowest of the busy ones, let a partition that had
+        only looked idle (caught up to a high-water mark its consumer had not yet seen
+        move) send positions behind the cell watermark, which were then late and left
+        out of the rendezvous rule, so a paced replay lost a rendezvous that a backlog
+        raised. A partition with no position yet (mark None, idle or not) holds it back
+        too: its first positions may be as old as any (a paced replay starts with every
+        partition idle and empty, and one fetch may bring one partition's records only)."""
         marks = list(state.sources.values())
         if not marks or len(marks) < max(m.sources for m in marks):
             return None
-        active = [m.mark for m in marks if not m.idle and m.mark is not None]
-        known = [m.mark for m in marks if m.mark is not None]
-        found = min(active) if active else max(known, default=None)
+        if any(m.mark is None for m in marks):
+            return state.mark_t  # a partition with no position yet promises nothing
+        found = min(m.mark for m in marks if m.mark is not None)
         if found is None or (state.mark_t is not None and found <= state.mark_t):
             return state.mark_t
         return found

@@ -61,9 +61,9 @@ class CellSighting(msgspec.Struct, array_like=True, tag="s", frozen=True):
 class CellMark(msgspec.Struct, array_like=True, tag="m", frozen=True):
     """A per-MMSI partition's promise to every cell partition: no position it sends from
     now on is older than ``mark`` (its watermark). ``idle``: it has nothing more to send
-    for now, so the cell stage need not wait for it. The cell stage's watermark is the
-    lowest mark of the partitions that are not idle, once it has heard from all of them,
-    so it releases positions in event-time order whichever partition ran ahead."""
+    for now (its mark still holds). The cell stage's watermark is the lowest mark of the
+    partitions that have one, once it has heard from all of them, so it releases positions
+    in event-time order whichever partition ran ahead."""
 
     source: int
     sources: int
