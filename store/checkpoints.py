@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from typing import NoReturn
 
 import psycopg
+import structlog
 
-from store.db import Conn, connect, is_connection_lost
+from store.db import Conn, connect, describe, is_connection_lost
+from store.errors import CheckpointStoreError
+
+log = structlog.get_logger(__name__)
 
 _UPSERT = b"""
 INSERT INTO fusion_checkpoints (group_id, shard, state, saved_at) VALUES (%s, %s, %s, now())
@@ -17,7 +22,9 @@ ON CONFLICT (group_id, shard) DO UPDATE SET state = excluded.state, saved_at = n
 
 class PostgresCheckpointStore:
     """Implements ``fusion.checkpoint.CheckpointStore``; reconnects after a lost connection
-    (the caller retries)."""
+    (the caller retries). A failure is raised as ``CheckpointStoreError`` saying what is
+    wrong in words ("database unreachable"), which fusion shows on /readyz; the raw error is
+    logged here."""
 
     def __init__(self, database_url: str, connect_timeout_s: int = 5) -> None:
         self.database_url = database_url
@@ -45,8 +52,7 @@ class PostgresCheckpointStore:
             )
             row = await cur.fetchone()
         except Exception as exc:
-            await self._drop(exc)
-            raise
+            await self._failed(exc)
         return None if row is None else bytes(row[0])
 
     async def save(self, group: str, states: Mapping[int, bytes]) -> None:
@@ -63,8 +69,13 @@ class PostgresCheckpointStore:
                     _UPSERT, [(group, shard, state) for shard, state in sorted(states.items())]
                 )
         except Exception as exc:
-            await self._drop(exc)
-            raise
+            await self._failed(exc)
+
+    async def _failed(self, exc: Exception) -> NoReturn:
+        await self._drop(exc)
+        reason = describe(exc)
+        log.warning("checkpoint store failed", reason=reason, error=str(exc)[:300])
+        raise CheckpointStoreError(reason) from exc
 
     async def _drop(self, exc: BaseException) -> None:
         if self._conn is not None and (

@@ -16,6 +16,11 @@ class QueryError(StoreError, ValueError):
     north); the reason is meant for a 4xx body."""
 
 
+class CheckpointStoreError(StoreError):
+    """Fusion's checkpoints could not be read or written; the message is the reason in
+    words (``store.db.describe``), fit for an ops endpoint."""
+
+
 class SinkError(StoreError):
     """The sink cannot go on with its batch; the message is the reason it reports."""
 
