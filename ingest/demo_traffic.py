@@ -34,8 +34,9 @@ class Leg:
 
 FISHER_START = (-8.75, 115.37)
 """West of the marine protected area (115.40-115.65 E, -8.85 to -8.65), at sea."""
-FISHER_LEGS = (Leg(20 * 60, 6.0, 90.0), Leg(2.5 * 3600, 1.0, 90.0), Leg(3600, 6.0, 180.0))
-"""In at 6 kn, working at 1 kn for longer than the 2 h dwell, out to the south."""
+FISHER_LEGS = (Leg(20 * 60, 6.0, 90.0), Leg(2.5 * 3600, 1.0, 90.0), Leg(1.5 * 3600, 6.0, 180.0))
+"""In at 6 kn, working at 1 kn for longer than the 2 h dwell, out to the south (9 nm: past
+the south edge and the hysteresis, so the enter and dwell alerts close)."""
 SART_AT = (-9.2, 115.3)
 """23 nm south of Bali."""
 SART_S = 30 * 60
