@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,9 +13,8 @@ import psycopg
 import typer
 from rich.console import Console
 
-from lookout.data_dir_lock import DataDirLock
+from lookout.command_database import command_database_url
 from lookout.errors import CommandError
-from store.embedded import EmbeddedPostgres
 from store.errors import MigrationError
 from store.migrate import migrate_database
 from store.settings import StoreSettings
@@ -71,28 +69,8 @@ def shell_command(
             "PostgreSQL client can connect to the URL `lookout db shell` would use"
         )
     args = [psql, "-X"] + (["-c", command] if command is not None else [])
-    configured = os.environ.get("LOOKOUT_DATABASE_URL")
-    if configured:
-        raise SystemExit(subprocess.call([*args, configured]))
-    lock = DataDirLock(data_dir)
-    postgres = EmbeddedPostgres(data_dir / "postgres")
-    if lock.is_held_elsewhere():  # `lookout up` runs it: connect to its socket
-        url = f"postgresql://postgres@/postgres?host={postgres.data_dir}"
-        raise SystemExit(subprocess.call([*args, url]))
-    if not (postgres.data_dir / "PG_VERSION").exists():
-        raise CommandError(
-            f"no embedded database in {data_dir} yet: run `lookout up` once, or set "
-            "LOOKOUT_DATABASE_URL"
-        )
-    lock.acquire()  # no `lookout up` may start on it while this shell runs it
-    try:
-        url = postgres.start()
-        try:
-            code = subprocess.call([*args, url])
-        finally:
-            postgres.stop()
-    finally:
-        lock.release()
+    with command_database_url(data_dir) as url:
+        code = subprocess.call([*args, url])
     raise SystemExit(code)
 
 

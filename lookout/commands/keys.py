@@ -1,11 +1,13 @@
-"""``lookout keys``: API keys per agency (create, list, revoke). Reads LOOKOUT_DATABASE_URL
-and connects as the schema's owner: the API's own role cannot see keys."""
+"""``lookout keys``: API keys per agency (create, list, revoke). Talks to
+LOOKOUT_DATABASE_URL, else to the embedded database of `lookout up` (running or not), as
+the schema's owner: the API's own role cannot see keys."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import psycopg
@@ -13,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lookout.command_database import command_database_url
 from store.api_keys import KeyInfo, NewKey, Role, create_key, list_keys, revoke_key
 from store.db import Conn, connect
 from store.errors import QueryError
@@ -21,6 +24,13 @@ from store.settings import StoreSettings
 app = typer.Typer(help="API keys per agency.", no_args_is_help=True)
 T = TypeVar("T")
 AGENCY_CODE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+DataDir = Annotated[
+    Path,
+    typer.Option(
+        envvar="LOOKOUT_DATA_DIR",
+        help="Data directory of `lookout up` (used when LOOKOUT_DATABASE_URL is not set).",
+    ),
+]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -28,17 +38,18 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def _run(work: Callable[[Conn], Awaitable[T]]) -> T:
+def _run(work: Callable[[Conn], Awaitable[T]], data_dir: Path) -> T:
     settings = StoreSettings()
 
-    async def go() -> T:
+    async def go(url: str) -> T:
         async with await connect(
-            settings.database_url, connect_timeout_s=settings.database_connect_timeout_s
+            url, connect_timeout_s=settings.database_connect_timeout_s
         ) as conn:
             return await work(conn)
 
     try:
-        return asyncio.run(go())
+        with command_database_url(data_dir) as url:
+            return asyncio.run(go(url))
     except QueryError as exc:
         raise _fail(str(exc)) from None
     except psycopg.errors.UndefinedTable:
@@ -52,11 +63,12 @@ def create_command(
     agency: Annotated[str, typer.Option(help="Agency code, e.g. BAKAMLA (created if new).")],
     role: Annotated[Role, typer.Option(help="What the key may do.")],
     label: Annotated[str, typer.Option(help="A note to recognise the key by.")] = "",
+    data_dir: DataDir = Path(".lookout"),
 ) -> None:
     """Create a key and print it once (only its hash is kept)."""
     if not AGENCY_CODE.match(agency):
         raise _fail(f"agency code {agency!r}: 1-64 letters, digits or _ . : -")
-    new: NewKey = _run(lambda conn: create_key(conn, agency, role, label))
+    new: NewKey = _run(lambda conn: create_key(conn, agency, role, label), data_dir)
     console = Console()
     console.print(f"key id {new.key_id}, agency {new.agency_id}, role {new.role.value}")
     console.print("the key (shown once; store it now):", style="bold")
@@ -66,9 +78,10 @@ def create_command(
 @app.command("list")
 def list_command(
     agency: Annotated[str | None, typer.Option(help="Only this agency's keys.")] = None,
+    data_dir: DataDir = Path(".lookout"),
 ) -> None:
     """Every key: id, agency, role, prefix, when created, last used, revoked."""
-    keys: list[KeyInfo] = _run(lambda conn: list_keys(conn, agency))
+    keys: list[KeyInfo] = _run(lambda conn: list_keys(conn, agency), data_dir)
     table = Table("key id", "agency", "role", "prefix", "label", "created", "last used", "revoked")
     for k in keys:
         table.add_row(
@@ -87,7 +100,8 @@ def list_command(
 @app.command("revoke")
 def revoke_command(
     key: Annotated[str, typer.Argument(help="Key id, or the prefix `lookout keys list` shows.")],
+    data_dir: DataDir = Path(".lookout"),
 ) -> None:
     """Revoke a key: the API refuses it from the next request on."""
-    info: KeyInfo = _run(lambda conn: revoke_key(conn, key))
+    info: KeyInfo = _run(lambda conn: revoke_key(conn, key), data_dir)
     Console().print(f"revoked {info.key_id} ({info.agency_id}, {info.role.value})")

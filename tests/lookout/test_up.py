@@ -164,6 +164,7 @@ def up_stop_restart(data_dir: Path, tmp_path: Path) -> None:
         assert components["webhook-dispatcher"]["status"] == "ok"
         pg_url = f"postgresql://postgres@/postgres?host={data_dir / 'postgres'}"
         the_api_serves_the_page_as_the_role_rls_binds(port, pg_url)
+        a_key_made_as_the_readme_says_signs_in(data_dir, port)
         second_up_on_the_same_data_dir_refuses(data_dir, tmp_path)
         captures_reach_the_database_over_udp_and_tcp(nmea_port, pg_url, tmp_path)
         # `lookout db shell` finds the running one's database (README: look at the data)
@@ -198,6 +199,33 @@ def up_stop_restart(data_dir: Path, tmp_path: Path) -> None:
     # with no lookout up running, db shell starts the embedded database for its session
     assert "still here" in db_shell(data_dir, "select note from survives_restart")
     assert postgres_processes(data_dir) == []
+    # and so does lookout keys
+    assert "DEMO" in keys_cli(data_dir, "list").stdout
+    assert postgres_processes(data_dir) == []
+
+
+def keys_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`lookout keys` as a user of `lookout up` runs it: no LOOKOUT_DATABASE_URL."""
+    env = {k: v for k, v in os.environ.items() if k != "LOOKOUT_DATABASE_URL"}
+    command = [sys.executable, "-m", "lookout.cli", "--log-level", "WARNING", "keys", *args]
+    done = subprocess.run(
+        [*command, "--data-dir", str(data_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def a_key_made_as_the_readme_says_signs_in(data_dir: Path, port: int) -> None:
+    """README, the watch-floor page: sign in with a key from `lookout keys create`."""
+    key = keys_cli(data_dir, "create", "--agency", "DEMO", "--role", "watch").stdout.split()[-1]
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/me", headers={"X-API-Key": key})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert json.loads(answer.read())["agency"] == "DEMO"
 
 
 def db_shell(data_dir: Path, sql: str) -> str:
