@@ -36,6 +36,7 @@ from fusion.geo.zones import ZoneIndex
 from fusion.metrics import CELL_RECORDS, LATE, RECORDS, WATERMARK
 from fusion.refusals import Refused, refuse
 from fusion.settings import FusionSettings
+from fusion.sightings import sea_report
 from fusion.tracks import Fix, Identity, ShardState, Track
 from fusion.watermark import watermark
 from fusion.wire import (
@@ -270,7 +271,9 @@ class Fusion:
                 steps.append((_SAFETY, len(messages) - 1))
             else:
                 try:
-                    reports.append(record.decode(PatrolReport))
+                    reports.append(
+                        sea_report(record, self.coastline, self.settings.report_max_inland_nm)
+                    )
                 except (EnvelopeError, ValidationError, ValueError) as exc:
                     refuse(result.refused, record, str(exc))
                     continue

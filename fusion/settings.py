@@ -202,6 +202,14 @@ class FusionSettings(BaseSettings):
         "radius; class A AIS reports every 2-10 s under way).",
     )
 
+    report_max_inland_nm: float = Field(
+        default=5.0,
+        ge=0,
+        description="A sighting farther than this inside the land is refused (dead letter, "
+        "with the reason), nm. Natural Earth 1:50m land puts some beaches a mile inland and "
+        "fills estuaries; 5 nm keeps those and refuses a mistyped position.",
+    )
+
     # --- distress (safety of life) ---------------------------------------------------------
     distress_cluster_radius_nm: float = Field(
         default=2.0,
