@@ -57,6 +57,11 @@ class BusError(RuntimeError):
     """Base of the bus room's errors."""
 
 
+class BusUnavailableError(BusError):
+    """The bus cannot be reached at all (no broker at the configured address): a command
+    says so in one line; a service exits and its supervisor starts it again."""
+
+
 class PublishError(BusError):
     """A message could not be made durable; the caller must not commit its input."""
 

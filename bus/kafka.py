@@ -18,13 +18,14 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from bus.base import (
     Bus,
     BusError,
+    BusUnavailableError,
     Outgoing,
     PartitionsCallback,
     PublishError,
@@ -63,9 +64,14 @@ class KafkaBus(Bus):
         )
         try:
             await self._producer.start()
-        except BaseException:
+        except BaseException as exc:
             producer, self._producer = self._producer, None
             await producer.stop()
+            if isinstance(exc, KafkaConnectionError):
+                raise BusUnavailableError(
+                    f"cannot reach Kafka at {s.kafka_bootstrap} (LOOKOUT_KAFKA_BOOTSTRAP): "
+                    f"{type(exc).__name__}"
+                ) from exc
             raise
 
     async def stop(self) -> None:

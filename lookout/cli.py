@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from bus.base import BusUnavailableError
 from ingest.errors import SourceError
 from lookout import __version__
 from lookout.commands.config import app as config_app
@@ -161,7 +162,7 @@ def run() -> None:
 
     try:
         app()
-    except (CommandError, SourceError) as exc:
+    except (CommandError, SourceError, BusUnavailableError) as exc:
         typer.echo(f"lookout: {exc}", err=True)
         raise SystemExit(1) from None
     except ValidationError as exc:

@@ -154,6 +154,26 @@ def test_db_migrate_without_a_database_is_one_clear_line() -> None:
     assert "cannot connect to PostgreSQL" in line and "LOOKOUT_DATABASE_URL" in line
 
 
+@pytest.mark.parametrize(
+    "command", [("config", "load", "zones.geojson"), ("ingest", "file", "capture.nmea")]
+)
+def test_an_unreachable_kafka_is_one_clear_line(tmp_path: Path, command: tuple[str, ...]) -> None:
+    (tmp_path / "zones.geojson").write_text('{"type": "FeatureCollection", "features": []}')
+    (tmp_path / "capture.nmea").write_text("!AIVDM,1,1,,A,13RlIW?04F1beOVEFLB9bRvH0L0L,0*6C\n")
+    port = free_port()  # nothing listens there
+    env = {"LOOKOUT_BUS": "kafka", "LOOKOUT_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}"}
+    args = [*command[:-1], str(tmp_path / command[-1])]
+    if command[0] == "ingest":
+        args.append("--no-progress")
+    result = lookout(*args, env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "│" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"lookout: cannot reach Kafka at 127.0.0.1:{port} (LOOKOUT_KAFKA_BOOTSTRAP): "
+        "KafkaConnectionError"
+    ), result.stderr
+
+
 @pytest.mark.postgres
 def test_db_shell_runs_psql_on_the_configured_database(postgres_url: str) -> None:
     result = lookout(
