@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import structlog
 
+from lookout.settings import StopSettings
+
 log = structlog.get_logger(__name__)
 
 
@@ -22,9 +24,11 @@ class Service:
 
 
 async def run_services(services: list[Service], stop: asyncio.Event | None = None) -> None:
-    """Run all services; SIGINT/SIGTERM or ``stop`` ends them all. A service that fails
-    brings the others down too, so a half-working process never pretends to be healthy."""
+    """Run all services; SIGINT/SIGTERM or ``stop`` ends them all (a service still stopping
+    after ``LOOKOUT_STOP_GRACE_S`` is cancelled again). A service that fails brings the
+    others down too, so a half-working process never pretends to be healthy."""
     stop = stop or asyncio.Event()
+    grace_s = StopSettings().stop_grace_s
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
@@ -54,6 +58,19 @@ async def run_services(services: list[Service], stop: asyncio.Event | None = Non
     finally:
         for task in [*tasks, stopper]:
             task.cancel()
+        # A cancelled service's clean-up can wait forever (a commit to a broker that is
+        # gone): cancel what is still stopping again, every grace period, until all stop.
+        still = {t for t in [*tasks, stopper] if not t.done()}
+        while still:
+            _, still = await asyncio.wait(still, timeout=grace_s)
+            if still:
+                log.warning(
+                    "services still stopping, cancelled again",
+                    services=sorted(t.get_name() for t in still),
+                    waited_s=grace_s,
+                )
+                for task in still:
+                    task.cancel()
         await asyncio.gather(*tasks, stopper, return_exceptions=True)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):

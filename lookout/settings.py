@@ -39,3 +39,17 @@ class UpSettings(BaseSettings):
         "write lines; 10110 is IANA's nmea-0183 for TCP too); 0 turns it off.",
     )
     log_level: str = Field(default="INFO", description="Log level; JSON lines unless a tty.")
+
+
+class StopSettings(BaseSettings):
+    """How every Lookout process stops (``lookout up`` and each service alone)."""
+
+    model_config = SettingsConfigDict(env_prefix="LOOKOUT_", extra="ignore")
+
+    stop_grace_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="On SIGINT or SIGTERM, a service still stopping after this long is "
+        "cancelled again, s (its clean-up may wait on a broker that is gone: aiokafka "
+        "retries a commit forever). Within Kubernetes' 30 s before SIGKILL.",
+    )
