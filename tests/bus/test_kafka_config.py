@@ -11,6 +11,7 @@ import pytest
 from aiokafka.errors import KafkaConnectionError
 from pydantic import SecretStr, ValidationError
 
+from bus.base import BusUnavailableError
 from bus.kafka import KafkaBus
 from bus.kafka_config import connection_options, new_topic
 from bus.settings import BusSettings
@@ -113,8 +114,9 @@ async def test_producer_consumer_and_admin_client_all_speak_sasl_when_told(
         }
     )
     bus = KafkaBus(told, source="/tests")
-    with pytest.raises(KafkaConnectionError):
-        await bus.start()  # the producer
+    with pytest.raises(BusUnavailableError) as refused:
+        await bus.start()  # the producer (its error says where, for a one-line CLI message)
+    assert isinstance(refused.value.__cause__, KafkaConnectionError)
     with pytest.raises(KafkaConnectionError):
         await bus.ensure_topics(["test.sasl"])  # the admin client
     consumer = bus._consumer("test.sasl")
