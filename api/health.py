@@ -45,7 +45,8 @@ class HealthRegistry:
     async def _run(self, checks: dict[str, HealthCheck], timeout_s: float) -> HealthReport:
         async def run(name: str, check: HealthCheck) -> ComponentHealth:
             try:
-                return await asyncio.wait_for(check(), timeout_s)
+                async with asyncio.timeout(timeout_s):  # not wait_for: see pyproject
+                    return await check()
             except TimeoutError:
                 detail = f"health check timed out after {timeout_s:g}s"
                 return ComponentHealth(name=name, status="down", detail=detail)

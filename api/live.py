@@ -167,7 +167,8 @@ class LiveAlerts:
     async def _deliver_forever(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                async with asyncio.timeout(self.poll_s):  # not wait_for: see pyproject
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self._deliver_once()

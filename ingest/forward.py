@@ -99,7 +99,8 @@ async def open_line_sink(url: str) -> LineSink:
     scheme, host, port = parse_target(url)
     try:
         if scheme == "tcp":
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 10)
+            async with asyncio.timeout(10):  # not wait_for: see pyproject
+                _, writer = await asyncio.open_connection(host, port)
             return TcpLineSink(writer)
         loop = asyncio.get_running_loop()
         transport, protocol = await loop.create_datagram_endpoint(_Udp, remote_addr=(host, port))

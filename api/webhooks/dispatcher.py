@@ -304,7 +304,8 @@ class Dispatcher:
             if len(claimed) >= self.settings.webhook_claim_batch:
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_s)
+                async with asyncio.timeout(self.settings.webhook_poll_s):  # not wait_for
+                    await self._wake.wait()
             # Deliveries finishing one by one each wake the loop: gather a few before the
             # next claim, or the claims (one query each) become the bottleneck.
             await asyncio.sleep(CLAIM_COALESCE_S)

@@ -72,9 +72,8 @@ class TcpSource:
     async def batches(self) -> AsyncIterator[LineBatch]:
         while True:
             try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(self.host, self.port), self.connect_timeout_s
-                )
+                async with asyncio.timeout(self.connect_timeout_s):  # not wait_for: pyproject
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
             except (OSError, TimeoutError) as exc:
                 delay_s = self.backoff.next_delay_s()
                 log.warning(
@@ -103,7 +102,8 @@ class TcpSource:
         lines_of = LineSplitter(self.max_line_bytes)
         while True:
             try:
-                chunk = await asyncio.wait_for(reader.read(_READ_BYTES), self.idle_timeout_s)
+                async with asyncio.timeout(self.idle_timeout_s):  # not wait_for: pyproject
+                    chunk = await reader.read(_READ_BYTES)
             except (OSError, TimeoutError) as exc:
                 log.warning("feed read failed", source=self.name, error=str(exc) or "idle")
                 chunk = b""

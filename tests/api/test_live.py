@@ -3,6 +3,7 @@ Last-Event-ID, and a stalled client is cut off without holding up the others."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,8 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from api.db import ApiDatabase
+from api.live import LiveAlerts
 from api.settings import ApiSettings
 from bus.base import Bus, Outgoing
 from bus.memory import MemoryBus
@@ -203,3 +206,20 @@ async def _publish(bus: Bus, *alerts: Alert) -> None:
     await bus.publish_many(
         [Outgoing(Topic.FUSION_ALERTS.value, str(a.alert_id), a) for a in alerts]
     )
+
+
+async def test_the_hub_stops_when_woken_as_it_is_stopped() -> None:
+    """An API shutting down while an alert wakes the live hub: the hub's loop must end
+    (Python 3.11's wait_for lost the cancellation then, and the shutdown hung on it)."""
+    settings = ApiSettings()
+    hub = LiveAlerts(ApiDatabase("postgresql:///unused", settings), None, 10, poll_s=30.0)
+    await hub.start()
+    for _ in range(3):  # let its loop reach its wait (no client: nothing else to await)
+        await asyncio.sleep(0)
+    hub.wake()
+    stopping = asyncio.create_task(hub.stop())
+    done, _ = await asyncio.wait([stopping], timeout=5)
+    if not done:  # clean up: cancelling the stop cancels the loop it awaits, a second time
+        stopping.cancel()
+        await asyncio.gather(stopping, return_exceptions=True)
+    assert done, "the live hub went on after it was stopped"

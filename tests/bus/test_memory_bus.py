@@ -3,6 +3,7 @@ take turns within a batch, and a record a group has not committed is never trimm
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 
 from structlog.testing import capture_logs
@@ -10,6 +11,7 @@ from structlog.testing import capture_logs
 from bus import Outgoing
 from bus.memory import MemoryBus, partition_for
 from tests.bus.test_contract import Ping
+from tests.support.tasks import assert_ends_when_cancelled
 
 
 def keys_per_partition(bus: MemoryBus, partitions: int) -> dict[int, str]:
@@ -85,3 +87,25 @@ async def test_the_memory_group_is_co_partitioned_with_three_members() -> None:
         assert member.assignment() == {(t, p) for t in topics for p in numbers}
     for member in members:
         await member.stop()
+
+
+async def test_a_reader_cancelled_as_a_record_arrives_stops() -> None:
+    """``lookout up`` stops its services by cancelling them while records still flow: a
+    publish that wakes a waiting read at the moment of the cancellation must not let the
+    read return its batch and the service loop go on."""
+    bus = MemoryBus(source="/tests")
+    await bus.ensure_topics(["t.stop"])
+    waiting = asyncio.Event()
+
+    async def read_forever() -> None:
+        async with bus.subscribe(["t.stop"], group="g") as sub:
+            await sub.getmany(timeout_s=0)  # joined and assigned
+            while True:
+                waiting.set()
+                await sub.getmany(max_records=10, timeout_s=30)
+
+    reader = asyncio.create_task(read_forever())
+    await waiting.wait()
+    await bus.publish_many([Outgoing("t.stop", "k", Ping(n=1))])
+    reader.cancel()
+    await assert_ends_when_cancelled(reader, "the reader")

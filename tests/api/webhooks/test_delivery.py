@@ -27,6 +27,7 @@ from schemas.topics import Topic
 from store import webhooks as db
 from store.db import Conn
 from tests.store.support import records_of, wait_for
+from tests.support.tasks import assert_ends_when_cancelled
 from tests.support.webhook_receiver import Reply, WebhookReceiver
 
 pytestmark = pytest.mark.postgres
@@ -266,3 +267,20 @@ async def test_a_slow_endpoint_does_not_hold_up_a_healthy_one(
     received = await rig.receiver.wait_for("/fast", 10)
     assert len({r.webhook_id for r in received}) == 10
     assert len(rig.receiver.at("/slow")) == 2  # its two slots, held; the rest wait their turn
+
+
+async def test_a_dispatcher_woken_as_it_is_cancelled_stops(db_url: str) -> None:
+    """A delivery ending (or a new row) wakes the dispatcher at the moment its process
+    stops: it must stop, not claim on (Python 3.11's wait_for lost the cancellation then,
+    and the rig's teardown, like a service's shutdown, hung on it)."""
+    bus = MemoryBus(source="/tests")
+    dispatcher = Dispatcher(bus, settings(webhook_poll_s=30.0), db_url, clock=ManualClock(T0))
+    task = asyncio.create_task(dispatcher.run(consume=False))
+
+    async def waiting() -> bool:  # a round done: its loop waits for a wake or the poll
+        return dispatcher.rounds >= 1
+
+    await wait_for(waiting, 10, "the first claim round")
+    dispatcher.wake()
+    task.cancel()
+    await assert_ends_when_cancelled(task, "the dispatcher", inner=("webhook-delivery",))
