@@ -44,14 +44,20 @@ async def nearest_help(
     assets = [a for a in await visible_assets(db) if a.available and a.lat is not None]
     if not assets:
         return []
-    return await asyncio.to_thread(
-        nearest_assets,
-        (lat, lon),
-        assets,
-        finder(),
-        limit=settings.nearest_assets_limit,
-        max_range_nm=settings.nearest_assets_max_range_nm,
-    )
+
+    def rank() -> list[NearestAsset]:
+        # The router too is got in the worker thread: its first build (the coastline,
+        # about a second of CPU) on the event loop held every other request, the live
+        # streams and the health checks up meanwhile (a request timing out under load).
+        return nearest_assets(
+            (lat, lon),
+            assets,
+            finder(),
+            limit=settings.nearest_assets_limit,
+            max_range_nm=settings.nearest_assets_max_range_nm,
+        )
+
+    return await asyncio.to_thread(rank)
 
 
 @router.get("/alerts/{alert_id}/nearest-assets", response_model=list[NearestAsset])

@@ -13,6 +13,7 @@ import httpx
 import uvicorn
 
 from api.app import create_app
+from api.assets.nearest import RouteFinder
 from api.db import ApiDatabase
 from api.health import HealthRegistry
 from api.settings import ApiSettings, api_database_url
@@ -47,7 +48,10 @@ class ApiServer:
 
 @contextlib.asynccontextmanager
 async def serve_api(
-    db_url: str, settings: ApiSettings | None = None, bus: Bus | None = None
+    db_url: str,
+    settings: ApiSettings | None = None,
+    bus: Bus | None = None,
+    route_finder: Callable[[], RouteFinder] = sea_router,
 ) -> AsyncIterator[ApiServer]:
     settings = settings or ApiSettings()
     port = free_port()
@@ -57,7 +61,7 @@ async def serve_api(
         database=database,
         bus=bus,
         settings=settings,
-        route_finder=sea_router,
+        route_finder=route_finder,
     )
     config = uvicorn.Config(
         app,

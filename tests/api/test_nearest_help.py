@@ -4,20 +4,24 @@ close it is."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from api.assets.nearest import RouteFinder
 from bus.base import Outgoing
 from bus.memory import MemoryBus
+from lookout.sea_router import sea_router
 from schemas.alerts import Alert, AlertRule, Severity
 from schemas.topics import Topic
 from store.api_keys import Role
 from store.settings import StoreSettings
 from store.sink import StoreSink
-from tests.api.support import ApiServer
+from tests.api.support import ApiServer, serve_api
 from tests.api.test_nearest_assets import SOUTH_OF_BALI
 from tests.fusion.test_searoute import BALI_SEA, NORTH_OF_BALI
 from tests.store.support import records_of
@@ -100,3 +104,31 @@ async def test_an_alert_without_a_position_lists_nothing_and_an_unknown_one_is_4
         assert (await watch.get(f"/v1/alerts/{alert_id}/nearest-assets")).json() == []
         unknown = await watch.get("/v1/alerts/6f2b8a7e-3c1d-5b9a-9e0f-4c8d2a1b7e55/nearest-assets")
     assert unknown.status_code == 404
+
+
+async def test_the_routers_first_build_holds_no_other_request_up(db_url: str) -> None:
+    """The sea router is built on first use (the coastline: about a second of CPU, many
+    under load). Built on the event loop, it held every other request up meanwhile, and a
+    request under load timed out. Here the build waits until another request has been
+    answered: it can only be answered if the build is not on the event loop."""
+    entered, release = threading.Event(), threading.Event()
+    released: list[bool] = []
+
+    def slow_router() -> RouteFinder:
+        entered.set()
+        released.append(release.wait(10))  # False: nothing else was answered meanwhile
+        return sea_router()
+
+    alert_id = await raise_alert(db_url, *NORTH_OF_BALI)
+    async with (
+        serve_api(db_url, route_finder=slow_router) as api,
+        await api.client("BAKAMLA", Role.ADMIN) as client,
+    ):
+        await placed(client, ship("KN BIMA"), BALI_SEA)
+        ranking = asyncio.create_task(client.get(f"/v1/alerts/{alert_id}/nearest-assets"))
+        assert await asyncio.to_thread(entered.wait, 10), "the router was never asked for"
+        assert (await client.get("/v1/assets")).status_code == 200
+        release.set()
+        answer = await ranking
+    assert released == [True], "another request waited for the router's build"
+    assert [n["name"] for n in answer.json()] == ["KN BIMA"]
