@@ -24,6 +24,12 @@ from store.api_keys import Role, create_key
 from store.db import connect
 from tests.support.tansu import free_port
 
+CLIENT_TIMEOUT_S = 60.0
+"""How long a test waits for an answer before calling the server hung. Not httpx's
+default of 5 s: that made every API test a speed test, and on a loaded machine a fresh
+app's first request (its connection pool filling, first queries planned) took longer
+(seen: test_assets' first POST, ReadTimeout, with the load above 10)."""
+
 
 @dataclass
 class ApiServer:
@@ -42,7 +48,9 @@ class ApiServer:
 
     async def client(self, agency: str, role: Role = Role.ANALYST) -> httpx.AsyncClient:
         return httpx.AsyncClient(
-            base_url=self.base_url, headers={"X-API-Key": await self.key(agency, role)}
+            base_url=self.base_url,
+            headers={"X-API-Key": await self.key(agency, role)},
+            timeout=CLIENT_TIMEOUT_S,
         )
 
 
