@@ -93,12 +93,27 @@ async def drain(
     timeout_s: float = 90,
 ) -> None:
     deadline = time.monotonic() + timeout_s
-    while not all([await s.drained() for s in services]):
+    while not (all([await s.drained() for s in services]) and await cells_read_to_end(services)):
         for task in tasks:
             if task.done():
                 task.result()
         assert time.monotonic() < deadline, "fusion did not drain"
         await asyncio.sleep(0.05)
+
+
+async def cells_read_to_end(services: Sequence[FusionService | CellService]) -> bool:
+    """The cell stages' states reflect every record on their topic. A consumer's lag comes
+    from its last fetch response, so a cell stage can look drained while the per-MMSI stage
+    has just published its last records (seen: a reference run stopped before the cell
+    records of its last sightings). Asked once the per-MMSI stages are drained too: they
+    publish nothing more then."""
+    cell_stages = [s for s in services if isinstance(s, CellService)]
+    if not cell_stages:
+        return True
+    topic = cell_stages[0].topics.cells
+    ends = {r.partition: r.offset + 1 for r in await read_all(cell_stages[0].bus, topic)}
+    done = {p: st.offsets.get(topic, 0) for s in cell_stages for p, st in s.cells.states.items()}
+    return all(done.get(p, 0) >= end for p, end in ends.items())
 
 
 async def stop(tasks: Sequence[asyncio.Task[None]]) -> None:
