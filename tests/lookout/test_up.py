@@ -166,6 +166,12 @@ def up_stop_restart(data_dir: Path, tmp_path: Path) -> None:
         the_api_serves_the_page_as_the_role_rls_binds(port, pg_url)
         a_key_made_as_the_readme_says_signs_in(data_dir, port)
         second_up_on_the_same_data_dir_refuses(data_dir, tmp_path)
+        # The demo's history first: live positions (event time now) sent while its scenario
+        # is still being ingested move their partitions' watermarks a day and a half ahead,
+        # and the rest of the scenario there is late and dropped (seen: geofence, gap and
+        # rendezvous alerts missing for good, not slowly, with the scenario ingested in 12 s).
+        wait_for_demo_alerts(pg_url, proc)
+        no_alert_a_person_would_reject(pg_url)
         captures_reach_the_database_over_udp_and_tcp(nmea_port, pg_url, tmp_path)
         # `lookout db shell` finds the running one's database (README: look at the data)
         assert re.search(
@@ -177,8 +183,6 @@ def up_stop_restart(data_dir: Path, tmp_path: Path) -> None:
             ),
             flags=re.MULTILINE,
         )
-        wait_for_demo_alerts(pg_url, proc)
-        no_alert_a_person_would_reject(pg_url)
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute("create table if not exists survives_restart (note text)")
             conn.execute("insert into survives_restart values ('still here')")
