@@ -22,8 +22,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import pyais
-
+from ingest.ais_encode import encode_dict
 from schemas.alerts import AlertRule
 from schemas.config import Geofence, PolygonGeometry, WatchlistEntry, ZoneKind, default_rules
 
@@ -119,7 +118,7 @@ def _move(v: Vessel, dt: float) -> None:
 
 
 def _position(v: Vessel, lat: float, lon: float) -> list[str]:
-    return pyais.encode_dict(
+    return encode_dict(
         {
             "type": 1,
             "mmsi": v.mmsi,
@@ -218,7 +217,7 @@ def separation_scheme(lat: float) -> list[Vessel]:
 
 
 def _static(v: Vessel, name: str, seq: int) -> list[str]:
-    return pyais.encode_dict(
+    return encode_dict(
         {
             "type": 5,
             "mmsi": v.mmsi,
