@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import pyais
 import pytest
+from structlog.testing import capture_logs
 
 from bus.base import Record
 from bus.memory import MemoryBus
@@ -59,17 +60,19 @@ def harbour_statics(scenario: Scenario) -> list[bytes]:
     return lines
 
 
-async def alert_events(scenario: Scenario, batch_max_records: int) -> list[Record]:
+async def alert_events(
+    scenario: Scenario, batch_max_records: int, **settings: object
+) -> list[Record]:
     bus = MemoryBus(source="/lookout/fusion")
     await bus.start()
     await bus.ensure_topics(list(Topic))
     await publish_config(bus, scenario, Topic.CONFIG_GEOFENCES, Topic.CONFIG_WATCHLIST)
     await feed(bus, [*harbour_statics(scenario), *scenario.lines], scenario.end)
-    settings = scaled_settings(batch_max_records=batch_max_records)
+    chosen = scaled_settings(batch_max_records=batch_max_records, **settings)
     checkpoints = MemoryCheckpointStore()
     services: Sequence[FusionService | CellService] = (
-        FusionService(bus, settings, checkpoints),
-        CellService(bus, settings, checkpoints),
+        FusionService(bus, chosen, checkpoints),
+        CellService(bus, chosen, checkpoints),
     )
     tasks = [asyncio.create_task(s.run()) for s in services]
     try:
@@ -93,3 +96,16 @@ async def test_small_micro_batches_raise_the_events_of_one_batch(scenario: Scena
         a.rule is AlertRule.WATCHLIST and a.evidence.get("matched_field") == "name" for a in alerts
     )
     compare(whole, small)
+
+
+async def test_an_input_far_ahead_is_paused_while_it_waits_and_nothing_changes(
+    scenario: Scenario,
+) -> None:
+    """The positions wait for the harbour craft's static reports; with room for 20 held
+    records per partition their fetching pauses (bounded memory) and resumes, and the
+    events are still those of one batch."""
+    whole = await alert_events(scenario, batch_max_records=100_000)
+    with capture_logs() as logs:
+        paced = await alert_events(scenario, batch_max_records=60, held_max_records=20)
+    assert any(e["event"] == "input paused: waiting for another input" for e in logs)
+    compare(whole, paced)
