@@ -21,7 +21,8 @@ import numpy as np
 from pydantic import ValidationError
 
 from bus.base import Outgoing, Record
-from fusion.cells.wire import CellFix, CellMark, CellSighting, cell_outgoing
+from fusion.cells.routing import CellRouter
+from fusion.cells.wire import CellMark, CellSighting
 from fusion.detectors.base import Detector, PositionInput, StaticInput
 from fusion.detectors.distress import DistressDetector
 from fusion.detectors.gap import GapDetector, hear_station
@@ -30,10 +31,10 @@ from fusion.detectors.loitering import LoiteringDetector
 from fusion.detectors.spoofing import SpoofingDetector
 from fusion.detectors.watchlist import WatchlistDetector, WatchlistIndex
 from fusion.engine import AlertEngine
-from fusion.geo.cells import cell_name, cell_of, cells_near
+from fusion.geo.cells import cell_name, cell_of
 from fusion.geo.coastline import Coastline, natural_earth_coastline
 from fusion.geo.zones import ZoneIndex
-from fusion.metrics import CELL_RECORDS, LATE, RECORDS, WATERMARK
+from fusion.metrics import LATE, RECORDS, WATERMARK
 from fusion.refusals import Refused, refuse
 from fusion.settings import FusionSettings
 from fusion.sightings import sea_report
@@ -115,7 +116,7 @@ class Fusion:
         self._lateness_s = settings.allowed_lateness_s
         self._slow_kn = max(settings.loiter_max_speed_kn, settings.rendezvous_max_speed_kn)
         self._quiet_s = self.gap.coverage_slack_s(settings.gap_s)
-        self._cell_out: list[Outgoing] = []
+        self._cells = CellRouter(settings.cell_deg)
         self._cell_margin_m = self._pair_margin_m([])
         self.cell_partitions = 0
         """Partitions of ``fusion.cells`` (the service sets them; 0: no marks are sent)."""
@@ -189,28 +190,21 @@ class Fusion:
             self._shard(state, by_shard[shard], result)
             self._batch_end(state)
         result.outgoing.extend(self.engine.take())
-        result.outgoing.extend(self._cell_out)
-        self._cell_out = []
         result.outgoing.extend(self.cell_marks(by_shard, idle=False))
         return result
 
     def cell_marks(self, shards: Iterable[int], *, idle: bool) -> list[Outgoing]:
-        """Each partition's watermark, to every cell partition, after its positions (the
-        cell stage's watermark is the lowest of them: ``fusion.cells.wire.CellMark``)."""
-        out: list[Outgoing] = []
-        if not self.cell_partitions:
-            return out
-        for shard in sorted(shards):
+        """What the batch routed to cells, one message per cell partition, ending with each
+        partition's watermark, sent to every cell partition after its positions (the cell
+        stage's watermark is the lowest of them: ``fusion.cells.wire.CellMark``)."""
+        marks: list[CellMark] = []
+        for shard in sorted(shards) if self.cell_partitions else ():
             state = self.states.get(shard)
             mark = None if state is None else watermark(state, self.settings.allowed_lateness_s)
             if mark is None and not idle:
                 continue
-            record = CellMark(shard, self.source_partitions, mark, idle)
-            out.extend(
-                cell_outgoing(self.topics.cells, record, partition)
-                for partition in range(self.cell_partitions)
-            )
-        return out
+            marks.append(CellMark(shard, self.source_partitions, mark, idle))
+        return self._cells.take(self.topics.cells, self.cell_partitions, self._cell_margin_m, marks)
 
     def _fresh(self, state: ShardState, records: list[Record]) -> list[Record]:
         """Drop records the state already reflects (redelivered after a restart)."""
@@ -366,15 +360,16 @@ class Fusion:
         cell within a pair distance of it (``fusion.geo.cells``)."""
         fix = position.fix
         rendezvous_m = rendezvous_s = None
-        for zone_id in sorted(position.inside):
-            rules = self.zones.zones[zone_id].rules
-            if rules.rendezvous_distance_m is not None or rules.rendezvous_min_s is not None:
-                rendezvous_m, rendezvous_s = rules.rendezvous_distance_m, rules.rendezvous_min_s
-                break
-        cell_deg = self.settings.cell_deg
-        for cell in cells_near(fix.lat, fix.lon, self._cell_margin_m, cell_deg):
-            record = CellFix(
-                cell_name(cell),
+        if position.inside:
+            for zone_id in sorted(position.inside):
+                rules = self.zones.zones[zone_id].rules
+                if rules.rendezvous_distance_m is not None or rules.rendezvous_min_s is not None:
+                    rendezvous_m = rules.rendezvous_distance_m
+                    rendezvous_s = rules.rendezvous_min_s
+                    break
+        # The cells are found for the whole batch at its end (``CellRouter.take``).
+        self._cells.rows.append(
+            (
                 track.mmsi,
                 fix.t,
                 fix.lat,
@@ -388,8 +383,7 @@ class Fusion:
                 rendezvous_s,
                 track.identity.name,
             )
-            self._cell_out.append(cell_outgoing(self.topics.cells, record))
-            CELL_RECORDS.labels("position").inc()
+        )
 
     def _sighting_to_cell(self, report: PatrolReport) -> None:
         """The sighting for the dark-target rule, in its own cell only (positions near it
@@ -406,8 +400,7 @@ class Fusion:
             report.activity.value,
             report.persons_on_board,
         )
-        self._cell_out.append(cell_outgoing(self.topics.cells, sighting))
-        CELL_RECORDS.labels("sighting").inc()
+        self._cells.sighting(sighting)
 
     def _shore_of(self, lat: float, lon: float) -> float:
         one = self.coastline.distance_nm(

@@ -24,7 +24,14 @@ from collections.abc import Sequence
 
 from bus.base import Record
 from fusion.cells.state import CellShardState
-from fusion.cells.wire import CellFix, CellMark, CellSighting, CellWireError, read_cell
+from fusion.cells.wire import (
+    CellBatch,
+    CellFix,
+    CellMark,
+    CellSighting,
+    CellWireError,
+    read_cell,
+)
 from fusion.detectors.dark_target import DarkTargetDetector
 from fusion.detectors.rendezvous import RendezvousDetector
 from fusion.engine import AlertEngine
@@ -62,7 +69,9 @@ class CellFusion:
                 except CellWireError as exc:
                     refuse(result.refused, record, str(exc))
                     continue
-                if isinstance(item, CellSighting):
+                if isinstance(item, CellBatch):
+                    self._batch(state, item)
+                elif isinstance(item, CellSighting):
                     self.dark_target.on_sighting(state, state.cell(item.cell), item)
                 elif isinstance(item, CellMark):
                     self._marked(state, item)
@@ -78,6 +87,20 @@ class CellFusion:
         if fresh:
             state.offsets[records[0].topic] = max(r.offset for r in fresh) + 1
         return fresh
+
+    def _batch(self, state: CellShardState, batch: CellBatch) -> None:
+        """A version-2 message: its cell fixes with its sightings among them, then marks."""
+        fixes = batch.fixes()
+        done = 0
+        for after, sighting in zip(batch.after, batch.sightings, strict=True):
+            for fix in fixes[done:after]:
+                self._arrived(state, fix)
+            done = after
+            self.dark_target.on_sighting(state, state.cell(sighting.cell), sighting)
+        for fix in fixes[done:]:
+            self._arrived(state, fix)
+        for mark in batch.marks:
+            self._marked(state, mark)
 
     @staticmethod
     def _marked(state: CellShardState, mark: CellMark) -> None:

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import numpy.typing as npt
+
 from fusion.geo.distance import METRES_PER_DEGREE_LAT
 
 Cell = tuple[int, int]
@@ -52,3 +55,39 @@ def midpoint_cell(lat1: float, lon1: float, lat2: float, lon2: float, cell_deg: 
     """The cell that owns a pair: the one holding the midpoint of its two positions (every
     cell that sees the pair computes the same)."""
     return cell_of((lat1 + lat2) / 2, (lon1 + lon2) / 2, cell_deg)
+
+
+def cells_near_many(
+    lats: npt.NDArray[np.float64], lons: npt.NDArray[np.float64], margin_m: float, cell_deg: float
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """``cells_near`` for a whole batch: (position index, row, column) of each cell a
+    position goes to, ordered by position and, for one position, as ``cells_near``
+    orders them (own cell first)."""
+    rows = np.floor(lats / cell_deg).astype(np.int64)
+    cols = np.floor(lons / cell_deg).astype(np.int64)
+    dlat = margin_m / METRES_PER_DEGREE_LAT
+    dlon = dlat / np.maximum(np.cos(np.radians(lats)), 1e-6)
+    every = np.ones(len(lats), dtype=bool)
+    row_steps: list[tuple[int, npt.NDArray[np.bool_]]] = [
+        (0, every),
+        (-1, lats - dlat < rows * cell_deg),
+        (1, lats + dlat >= (rows + 1) * cell_deg),
+    ]
+    col_steps: list[tuple[int, npt.NDArray[np.bool_]]] = [
+        (0, every),
+        (-1, lons - dlon < cols * cell_deg),
+        (1, lons + dlon >= (cols + 1) * cell_deg),
+    ]
+    index, out_rows, out_cols, order = [], [], [], []
+    k = 0
+    for dr, row_ok in row_steps:
+        for dc, col_ok in col_steps:
+            which = np.flatnonzero(row_ok & col_ok)
+            index.append(which)
+            out_rows.append(rows[which] + dr)
+            out_cols.append(cols[which] + dc)
+            order.append(np.full(len(which), k, dtype=np.int64))
+            k += 1
+    at = np.concatenate(index)
+    sort = np.lexsort((np.concatenate(order), at))
+    return at[sort], np.concatenate(out_rows)[sort], np.concatenate(out_cols)[sort]

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from bus.base import Record
 from fusion.cells.processor import CellFusion
 from fusion.cells.state import CellShardState
-from fusion.cells.wire import CellFix, CellMark, CellRecord, cell_outgoing
+from fusion.cells.wire import CellFix, CellMark, CellRecord, batch_of, batch_outgoing
 from fusion.geo.cells import cell_name, cell_of, cells_near
 from fusion.geo.distance import METRES_PER_DEGREE_LAT
 from schemas.alerts import Alert, AlertChange, AlertRule
@@ -63,7 +63,8 @@ def track(
 
 def feed(cells: CellFusion, items: Iterable[CellRecord], *, batch: int = 50) -> list[Alert]:
     """Records in batches, each cell on a partition of its own (marks to every one), as
-    separate instances would hold them; returns the alert events published."""
+    separate instances would hold them, each record in a message of its own (the
+    per-MMSI stage's batches hold many); returns the alert events published."""
     items = list(items)
     names = sorted({i.cell for i in items if not isinstance(i, CellMark)})
     for p in range(len(names)):
@@ -73,7 +74,7 @@ def feed(cells: CellFusion, items: Iterable[CellRecord], *, batch: int = 50) -> 
     for item in items:
         targets = range(len(names)) if isinstance(item, CellMark) else [names.index(item.cell)]
         for p in targets:
-            o = cell_outgoing("fusion.cells", item)
+            o = batch_outgoing("fusion.cells", batch_of([item]), p)
             records.append(Record("fusion.cells", p, offsets[p], o.key, o.raw, o.headers, 0))
             offsets[p] += 1
     alerts: list[Alert] = []
