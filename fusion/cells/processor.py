@@ -20,16 +20,21 @@ of one still waiting, and is applied once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from bus.base import Record
-from fusion.cells.state import CellShardState
+from fusion.cells.state import CellShardState, CellState
+from fusion.cells.timers import CellTimers
 from fusion.cells.wire import (
     CellBatch,
     CellFix,
     CellMark,
     CellSighting,
     CellWireError,
+    batch_of,
     read_cell,
 )
 from fusion.detectors.dark_target import DarkTargetDetector
@@ -53,31 +58,46 @@ class CellFusion:
         self.rendezvous = RendezvousDetector(settings, self.engine)
         self.dark_target = DarkTargetDetector(settings, self.engine)
         self.states: dict[int, CellShardState] = {}
+        self._timers: dict[int, CellTimers] = {}
+
+    def timers(self, state: CellShardState) -> CellTimers:
+        """The partition's timers, rebuilt when its state is new (assigned, restored)."""
+        found = self._timers.get(state.shard)
+        if found is None or found.state is not state:
+            found = self._timers[state.shard] = CellTimers.of(
+                self.settings, state, self.rendezvous.eligible
+            )
+        return found
 
     def process(self, records: Sequence[Record]) -> BatchResult:
         """Apply one micro-batch; every record's partition must be owned (state loaded)."""
         result = BatchResult()
         by_shard: dict[int, list[Record]] = {}
         for record in records:
-            by_shard.setdefault(record.partition, []).append(record)
-            RECORDS.labels(record.topic).inc()
+            found = by_shard.get(record.partition)
+            if found is None:
+                found = by_shard[record.partition] = []
+            found.append(record)
         for shard in sorted(by_shard):
             state = self.states[shard]
-            for record in self._fresh(state, by_shard[shard]):
+            timers = self.timers(state)
+            mine = by_shard[shard]
+            RECORDS.labels(mine[0].topic).inc(len(mine))
+            for record in self._fresh(state, mine):
                 try:
                     item = read_cell(record)
                 except CellWireError as exc:
                     refuse(result.refused, record, str(exc))
                     continue
                 if isinstance(item, CellBatch):
-                    self._batch(state, item)
+                    self._batch(state, timers, item)
                 elif isinstance(item, CellSighting):
-                    self.dark_target.on_sighting(state, state.cell(item.cell), item)
+                    self._sighting(state, timers, item)
                 elif isinstance(item, CellMark):
                     self._marked(state, item)
                 else:
-                    self._arrived(state, item)
-            self._release(state)
+                    self._batch(state, timers, batch_of([item]))
+            self._release(state, timers)
         result.outgoing.extend(self.engine.take())
         return result
 
@@ -88,19 +108,83 @@ class CellFusion:
             state.offsets[records[0].topic] = max(r.offset for r in fresh) + 1
         return fresh
 
-    def _batch(self, state: CellShardState, batch: CellBatch) -> None:
+    def _batch(self, state: CellShardState, timers: CellTimers, batch: CellBatch) -> None:
         """A version-2 message: its cell fixes with its sightings among them, then marks."""
-        fixes = batch.fixes()
         done = 0
         for after, sighting in zip(batch.after, batch.sightings, strict=True):
-            for fix in fixes[done:after]:
-                self._arrived(state, fix)
+            self._arrived(state, timers, batch, done, after)
             done = after
-            self.dark_target.on_sighting(state, state.cell(sighting.cell), sighting)
-        for fix in fixes[done:]:
-            self._arrived(state, fix)
+            self._sighting(state, timers, sighting)
+        self._arrived(state, timers, batch, done, len(batch.row))
         for mark in batch.marks:
             self._marked(state, mark)
+
+    def _sighting(self, state: CellShardState, timers: CellTimers, sighting: CellSighting) -> None:
+        self.dark_target.on_sighting(state, timers.cell(sighting.cell), sighting)
+        timers.touched.add(sighting.cell)
+        timers.schedule(sighting.cell, sighting.t + timers.window_s)
+
+    def _arrived(
+        self, state: CellShardState, timers: CellTimers, batch: CellBatch, start: int, end: int
+    ) -> None:
+        """Cell fixes ``start:end`` of ``batch`` as they arrive: into each cell's history
+        for the dark-target rule (and matched against its open sightings), then, unless
+        behind the watermark, waiting for it, if the rendezvous rule can use them: a fix
+        that is slow enough (``RendezvousDetector.eligible``), or any fix of a vessel the
+        cell follows (it may end a pair). The others would change nothing there."""
+        if start >= end:
+            return
+        rows = batch.row[start:end]
+        cells = batch.cell[start:end]
+        names = batch.cells
+        mmsis, times, lats, lons = batch.mmsi, batch.t, batch.lat, batch.lon
+        maybe = self._eligible(batch)
+        heres: list[CellState | None] = [None] * len(names)
+        keep = self.dark_target.keep
+        history_s = timers.history_s
+        due = timers.due
+        mark_t = state.mark_t
+        waiting = timers.waiting
+        pending = state.pending
+        late = 0
+        for r, c in zip(rows, cells, strict=True):
+            name = names[c]
+            here = heres[c]
+            if here is None:
+                here = heres[c] = timers.cell(name)
+            mmsi, t = mmsis[r], times[r]
+            if here.sightings:
+                self.dark_target.on_arrival(state, here, _fix(batch, r, name))
+                timers.touched.add(name)
+            else:
+                keep(here, mmsi, t, lats[r], lons[r])
+            if t + history_s < due.get(name, math.inf):
+                timers.schedule(name, t + history_s)
+            if mark_t is not None and t < mark_t:
+                late += 1
+                continue
+            if maybe[r]:
+                fix = _fix(batch, r, name)
+                if self.rendezvous.eligible(fix):
+                    key = (name, mmsi)
+                    waiting[key] = waiting.get(key, 0) + 1
+                    pending.append(fix)
+                    continue
+            if (
+                (here.slow and mmsi in here.slow)
+                or (here.pairs and any(mmsi in (p.a, p.b) for p in here.pairs.values()))
+                or (waiting and (name, mmsi) in waiting)
+            ):
+                pending.append(_fix(batch, r, name))
+        if late:
+            state.late += late
+            CELL_LATE.inc(late)
+
+    def _eligible(self, batch: CellBatch) -> list[bool]:
+        """Per position, whether it is slow enough for the rendezvous rule (a cheap first
+        look on the whole message; ``RendezvousDetector.eligible`` decides)."""
+        speed = np.array(batch.speed_kn, dtype=np.float64)  # None: NaN, never slow
+        return (speed < self.settings.rendezvous_max_speed_kn).tolist()  # type: ignore[no-any-return]
 
     @staticmethod
     def _marked(state: CellShardState, mark: CellMark) -> None:
@@ -134,17 +218,9 @@ class CellFusion:
             return state.mark_t
         return found
 
-    def _arrived(self, state: CellShardState, fix: CellFix) -> None:
-        self.dark_target.on_arrival(state, state.cell(fix.cell), fix)
-        if state.mark_t is not None and fix.t < state.mark_t:
-            state.late += 1
-            CELL_LATE.inc()
-            return
-        state.pending.append(fix)
-
-    def _release(self, state: CellShardState) -> None:
+    def _release(self, state: CellShardState, timers: CellTimers) -> None:
         """Positions the watermark has passed, in event-time order, to the rendezvous
-        rule; then each cell's timers."""
+        rule; then the timers of the cells that have something due (``CellTimers``)."""
         mark = self._watermark(state)
         if mark is None or mark == state.mark_t:
             return
@@ -155,15 +231,42 @@ class CellFusion:
             cut += 1
         ready, state.pending = state.pending[:cut], state.pending[cut:]
         previous: CellFix | None = None
+        waiting = timers.waiting
+        fix_age_s = timers.fix_age_s
         for fix in ready:
+            if self.rendezvous.eligible(fix):
+                key = (fix.cell, fix.mmsi)
+                left = waiting[key] - 1
+                if left:
+                    waiting[key] = left
+                else:
+                    del waiting[key]
             if fix == previous:
                 continue  # republished after an upstream restart
             previous = fix
-            self.rendezvous.on_fix(state, fix.cell, state.cell(fix.cell), fix)
-        for name in list(state.cells):
+            self.rendezvous.on_fix(state, fix.cell, timers.cell(fix.cell), fix)
+            timers.touched.add(fix.cell)
+            timers.schedule(fix.cell, fix.t + fix_age_s)
+        for name in timers.to_visit(mark):
             here = state.cells[name]
             self.rendezvous.on_watermark(state, here, mark)
             self.dark_target.on_watermark(state, here, mark)
-            if here.empty():
-                del state.cells[name]
+            timers.visited(name, here)
         WATERMARK.labels(f"cells-{state.shard}").set(mark)
+
+
+def _fix(batch: CellBatch, r: int, cell: str) -> CellFix:
+    return CellFix(
+        cell,
+        batch.mmsi[r],
+        batch.t[r],
+        batch.lat[r],
+        batch.lon[r],
+        batch.speed_kn[r],
+        batch.shore_nm[r],
+        batch.in_port[r],
+        batch.ship_type[r],
+        batch.watchlisted[r],
+        batch.rendezvous_m[r],
+        batch.rendezvous_s[r],
+    )

@@ -40,9 +40,7 @@ class DarkTargetDetector:
     def on_arrival(self, state: CellShardState, here: CellState, fix: CellFix) -> None:
         """Every position that reaches the cell, as it arrives: kept for later sightings,
         and matched against the cell's open ones."""
-        kept = here.recent.setdefault(fix.mmsi, [])
-        if not kept or fix.t - kept[-1][0] >= self.settings.dark_target_sample_s:
-            kept.append((fix.t, fix.lat, fix.lon))
+        self.keep(here, fix.mmsi, fix.t, fix.lat, fix.lon)
         window = self.settings.dark_target_window_s
         for report_id, sighting in list(here.sightings.items()):
             if abs(fix.t - sighting.t) > window:
@@ -70,6 +68,14 @@ class DarkTargetDetector:
                 mmsis=[fix.mmsi],
                 evidence=evidence,
             )
+
+    def keep(self, here: CellState, mmsi: int, t: float, lat: float, lon: float) -> None:
+        """The position into the cell's history, one per vessel per sampling interval."""
+        kept = here.recent.get(mmsi)
+        if kept is None:
+            here.recent[mmsi] = [(t, lat, lon)]
+        elif t - kept[-1][0] >= self.settings.dark_target_sample_s:
+            kept.append((t, lat, lon))
 
     def on_sighting(self, state: CellShardState, here: CellState, sighting: CellSighting) -> None:
         """A sighting, judged at once on the positions the cell has received."""
