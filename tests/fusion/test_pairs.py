@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from bus.base import Record
 from fusion.cells.processor import CellFusion
-from fusion.cells.state import CellShardState
+from fusion.cells.state import CellShardState, decode_cell_state, encode_cell_state
 from fusion.cells.wire import CellFix, CellMark, CellRecord, batch_of, batch_outgoing
 from fusion.geo.cells import cell_name, cell_of, cells_near
 from fusion.geo.distance import METRES_PER_DEGREE_LAT
@@ -176,3 +176,43 @@ def test_positions_from_a_partition_that_ran_ahead_wait_for_the_others_marks() -
     assert sum(s.late for s in cells.states.values()) == 0
     assert [a.change for a in alerts][:1] == [AlertChange.OPENED]
     assert alerts[0].severity == "high"  # a watchlisted vessel
+
+
+def test_restored_from_a_checkpoint_mid_encounter_the_pair_still_parts_on_the_watermark() -> None:
+    # Both vessels fall silent together (no position says they parted): the pair ends when
+    # the watermark passes their last fixes by the fix age, restored state or not. The
+    # cell stage visits a cell only when something in it is due, so its timers must be
+    # rebuilt from a restored state.
+    together = int(MIN_S * 1.3 / STEP_S)
+    fixes = [
+        *track(525_000_001, BORDER_LAT - 0.05, together),
+        *track(525_000_002, BORDER_LAT - 0.05 + 300 / METRES_PER_DEGREE_LAT, together),
+    ]
+    later = T0 + (together + 200) * STEP_S
+    last = max(f.t for f in fixes)
+    # Every fix released before the checkpoint (nothing left waiting for the watermark).
+    items = [*marked(fixes), CellMark(0, 1, last + 1), CellMark(0, 1, later)]
+    whole = rendezvous(feed(stage(), items))
+    assert whole[0].change is AlertChange.OPENED
+    assert whole[-1].change is AlertChange.CLOSED
+    first = stage()
+    head = rendezvous(feed(first, items[:-1]))
+    restored = stage()
+    for p, state in first.states.items():
+        restored.states[p] = decode_cell_state(encode_cell_state(state))
+    tail = feed_more(restored, [items[-1]])
+    assert [(a.change, a.updated_at) for a in head + rendezvous(tail)] == [
+        (a.change, a.updated_at) for a in whole
+    ]
+
+
+def feed_more(cells: CellFusion, marks: list[CellMark]) -> list[Alert]:
+    """Marks to every partition the stage already holds, after what it has read."""
+    records = []
+    for p, state in sorted(cells.states.items()):
+        offset = state.offsets.get("fusion.cells", 0)
+        for i, mark in enumerate(marks):
+            o = batch_outgoing("fusion.cells", batch_of([mark]), p)
+            records.append(Record("fusion.cells", p, offset + i, o.key, o.raw, o.headers, 0))
+    result = cells.process(records)
+    return [o.payload for o in result.outgoing if isinstance(o.payload, Alert)]
