@@ -13,6 +13,7 @@ Prints what it measured; never part of the test suite.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import platform
 import random
@@ -65,6 +66,13 @@ class Took:
 
 @contextmanager
 def timed() -> Iterator[Took]:
+    """Times the block. What exists before it (the benchmark's input: 100,000 records
+    held in memory, which a service never holds at once) is first moved out of reach of
+    Python's cyclic garbage collector, whose passes over it would be charged to whatever
+    runs (measured: a third of the per-MMSI stage's time); what the block builds (fusion's
+    state) is still collected as in a service."""
+    gc.collect()
+    gc.freeze()
     took = Took()
     cpu, wall = time.process_time(), time.perf_counter()
     try:
@@ -72,6 +80,7 @@ def timed() -> Iterator[Took]:
     finally:
         took.cpu_s = time.process_time() - cpu
         took.wall_s = time.perf_counter() - wall
+        gc.unfreeze()
 
 
 START = datetime(2026, 6, 1, tzinfo=UTC)
@@ -162,7 +171,8 @@ class Figures:
     cells: Took
     """The cell stage on what was routed."""
     alerts: int
-    cell_records: list[Record]
+    cell_groups: list[list[Record]]
+    """The cell messages of each per-MMSI batch."""
     cell_alerts: int
 
 
@@ -179,33 +189,36 @@ def throughput(vessels: int, zone_count: int, per_vessel: int, cell_partitions: 
     fusion.states[0] = ShardState(0)
     fusion.cell_partitions, fusion.source_partitions = cell_partitions, 1
     alerts = 0
-    cells: list[Record] = []
+    groups: list[list[Record]] = []
     counter = [0] * cell_partitions
     with timed() as routed:
         for i in range(0, len(recs), 5000):
+            group: list[Record] = []
             for o in fusion.process(recs[i : i + 5000]).outgoing:
                 if o.topic == Topic.FUSION_CELLS:
                     p = o.partition
-                    if p is None:
+                    if p is None:  # one record a message (before version 2): by its key
                         p = zlib.crc32((o.key or "").encode()) % cell_partitions
-                    cells.append(Record(o.topic, p, counter[p], o.key, o.raw, o.headers, 0))
+                    group.append(Record(o.topic, p, counter[p], o.key, o.raw, o.headers, 0))
                     counter[p] += 1
                 else:
                     alerts += 1
-    cell_took, cell_alerts = cell_throughput(cells, cell_partitions)
-    return Figures(len(recs), floor, alone, routed, cell_took, alerts, cells, cell_alerts)
+            groups.append(group)
+    cell_took, cell_alerts = cell_throughput(groups, cell_partitions)
+    return Figures(len(recs), floor, alone, routed, cell_took, alerts, groups, cell_alerts)
 
 
-def cell_throughput(cells: list[Record], partitions: int) -> tuple[Took, int]:
-    """The cell stage over every cell partition (one instance owns them all), in the
-    batches the bus would hand it, and its alert events."""
+def cell_throughput(groups: list[list[Record]], partitions: int) -> tuple[Took, int]:
+    """The cell stage over every cell partition (one instance owns them all), each
+    per-MMSI batch's cell messages as one batch (as it reads them when it keeps up), and
+    its alert events."""
     stage = CellFusion(FusionSettings())
     for p in range(partitions):
         stage.states[p] = CellShardState(p)
     alerts = 0
     with timed() as took:
-        for i in range(0, len(cells), 5000):
-            alerts += len(stage.process(cells[i : i + 5000]).outgoing)
+        for group in groups:
+            alerts += len(stage.process(group).outgoing)
     return took, alerts
 
 
@@ -269,15 +282,24 @@ def main(
     zones: int = 1000,
     per_vessel: int = 10,
     cell_partitions: int = 3,
+    repeat: int = 3,
     precision: bool = True,
 ) -> None:
+    """``repeat``: run everything this many times and keep each row's least CPU time (the
+    machine is shared; another process's load only ever adds)."""
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {1 % (os.cpu_count() or 1)})
     console.print(
         f"Python {platform.python_version()} on {platform.machine()}, "
         f"{os.cpu_count()} cores, pinned to core {sorted(os.sched_getaffinity(0))}"
     )
-    f = throughput(vessels, zones, per_vessel, cell_partitions)
+    runs = [throughput(vessels, zones, per_vessel, cell_partitions) for _ in range(repeat)]
+    f = runs[0]
+    for other in runs[1:]:
+        f.floor = min(f.floor, other.floor, key=lambda t: t.cpu_s)
+        f.alone = min(f.alone, other.alone, key=lambda t: t.cpu_s)
+        f.routed = min(f.routed, other.routed, key=lambda t: t.cpu_s)
+        f.cells = min(f.cells, other.cells, key=lambda t: t.cpu_s)
     n = f.positions
     table = Table("path (same run)", "records/s: CPU (wall)", "positions/s: CPU (wall)")
     table.add_row("read only (msgspec view of each record: the floor)", "", f.floor.rate(n))
@@ -288,16 +310,18 @@ def main(
         f.alone.rate(n),
     )
     table.add_row("per-MMSI stage, positions routed to their cells", "", f.routed.rate(n))
+    messages = sum(len(g) for g in f.cell_groups)
     table.add_row(
         f"cell stage (CellFusion.process, {cell_partitions} partitions), cell messages",
-        f.cells.rate(len(f.cell_records)),
+        f.cells.rate(messages),
         f.cells.rate(n),
     )
     table.add_row("[bold]both stages on one core", "", f"[bold]{(f.routed + f.cells).rate(n)}")
+    table.caption = f"each row: the least CPU time of {repeat} runs (and that run's wall time)"
     console.print(table)
     console.print(
-        f"{n:,} positions, {f.alerts:,} alert events; {len(f.cell_records):,} cell messages "
-        f"({len(f.cell_records) / n:.2f} per position, marks included), "
+        f"{n:,} positions, {f.alerts:,} alert events; {messages:,} cell messages "
+        f"({messages / n:.2f} per position, marks included), "
         f"{f.cell_alerts:,} pair alert events"
     )
     if not precision:

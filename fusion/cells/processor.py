@@ -111,11 +111,12 @@ class CellFusion:
     def _batch(self, state: CellShardState, timers: CellTimers, batch: CellBatch) -> None:
         """A version-2 message: its cell fixes with its sightings among them, then marks."""
         done = 0
+        maybe = self._eligible(batch)
         for after, sighting in zip(batch.after, batch.sightings, strict=True):
-            self._arrived(state, timers, batch, done, after)
+            self._arrived(state, timers, batch, maybe, done, after)
             done = after
             self._sighting(state, timers, sighting)
-        self._arrived(state, timers, batch, done, len(batch.row))
+        self._arrived(state, timers, batch, maybe, done, len(batch.row))
         for mark in batch.marks:
             self._marked(state, mark)
 
@@ -125,7 +126,13 @@ class CellFusion:
         timers.schedule(sighting.cell, sighting.t + timers.window_s)
 
     def _arrived(
-        self, state: CellShardState, timers: CellTimers, batch: CellBatch, start: int, end: int
+        self,
+        state: CellShardState,
+        timers: CellTimers,
+        batch: CellBatch,
+        maybe: list[bool],
+        start: int,
+        end: int,
     ) -> None:
         """Cell fixes ``start:end`` of ``batch`` as they arrive: into each cell's history
         for the dark-target rule (and matched against its open sightings), then, unless
@@ -134,48 +141,47 @@ class CellFusion:
         cell follows (it may end a pair). The others would change nothing there."""
         if start >= end:
             return
-        rows = batch.row[start:end]
-        cells = batch.cell[start:end]
         names = batch.cells
         mmsis, times, lats, lons = batch.mmsi, batch.t, batch.lat, batch.lon
-        maybe = self._eligible(batch)
         heres: list[CellState | None] = [None] * len(names)
         keep = self.dark_target.keep
+        eligible = self.rendezvous.eligible
         history_s = timers.history_s
         due = timers.due
-        mark_t = state.mark_t
+        mark_t = -math.inf if state.mark_t is None else state.mark_t
         waiting = timers.waiting
         pending = state.pending
         late = 0
-        for r, c in zip(rows, cells, strict=True):
-            name = names[c]
+        for r, c in zip(batch.row[start:end], batch.cell[start:end], strict=True):
             here = heres[c]
             if here is None:
-                here = heres[c] = timers.cell(name)
+                here = heres[c] = timers.cell(names[c])
             mmsi, t = mmsis[r], times[r]
             if here.sightings:
-                self.dark_target.on_arrival(state, here, _fix(batch, r, name))
-                timers.touched.add(name)
+                began = self.dark_target.on_arrival(state, here, _fix(batch, r, names[c]))
+                timers.touched.add(names[c])
             else:
-                keep(here, mmsi, t, lats[r], lons[r])
-            if t + history_s < due.get(name, math.inf):
-                timers.schedule(name, t + history_s)
-            if mark_t is not None and t < mark_t:
+                began = keep(here, mmsi, t, lats[r], lons[r])
+            if began and t + history_s < due.get(names[c], math.inf):
+                timers.schedule(names[c], t + history_s)
+            if t < mark_t:
                 late += 1
                 continue
             if maybe[r]:
-                fix = _fix(batch, r, name)
-                if self.rendezvous.eligible(fix):
-                    key = (name, mmsi)
-                    waiting[key] = waiting.get(key, 0) + 1
+                fix = _fix(batch, r, names[c])
+                if eligible(fix):
+                    cells = waiting.get(mmsi)
+                    if cells is None:
+                        cells = waiting[mmsi] = {}
+                    cells[fix.cell] = cells.get(fix.cell, 0) + 1
                     pending.append(fix)
                     continue
             if (
                 (here.slow and mmsi in here.slow)
                 or (here.pairs and any(mmsi in (p.a, p.b) for p in here.pairs.values()))
-                or (waiting and (name, mmsi) in waiting)
+                or (mmsi in waiting and names[c] in waiting[mmsi])
             ):
-                pending.append(_fix(batch, r, name))
+                pending.append(_fix(batch, r, names[c]))
         if late:
             state.late += late
             CELL_LATE.inc(late)
@@ -234,19 +240,24 @@ class CellFusion:
         waiting = timers.waiting
         fix_age_s = timers.fix_age_s
         for fix in ready:
-            if self.rendezvous.eligible(fix):
-                key = (fix.cell, fix.mmsi)
-                left = waiting[key] - 1
+            slow = self.rendezvous.eligible(fix)
+            if slow:
+                cells = waiting[fix.mmsi]
+                left = cells[fix.cell] - 1
                 if left:
-                    waiting[key] = left
+                    cells[fix.cell] = left
                 else:
-                    del waiting[key]
+                    del cells[fix.cell]
+                    if not cells:
+                        del waiting[fix.mmsi]
             if fix == previous:
                 continue  # republished after an upstream restart
             previous = fix
             self.rendezvous.on_fix(state, fix.cell, timers.cell(fix.cell), fix)
-            timers.touched.add(fix.cell)
-            timers.schedule(fix.cell, fix.t + fix_age_s)
+            if slow:  # it joins the cell's slow set: the cell is not empty
+                timers.schedule(fix.cell, fix.t + fix_age_s)
+            else:  # the vessel left the slow set and its pairs: the cell may be empty
+                timers.touched.add(fix.cell)
         for name in timers.to_visit(mark):
             here = state.cells[name]
             self.rendezvous.on_watermark(state, here, mark)

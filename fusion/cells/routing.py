@@ -10,7 +10,11 @@ stays after the positions routed before it, the marks come last.
 
 from __future__ import annotations
 
+from operator import itemgetter
+from typing import Any, cast
+
 import numpy as np
+import numpy.typing as npt
 
 from bus.base import Outgoing
 from fusion.cells.wire import CellBatch, CellMark, CellSighting, batch_outgoing, cell_partition
@@ -41,19 +45,35 @@ class CellRouter:
         self.rows: list[Row] = []
         self.sightings: list[tuple[int, CellSighting]] = []
         """Each sighting with the number of positions routed before it."""
-        self._names: dict[int, str] = {}
+        self._cells: dict[int, tuple[str, int]] = {}
+        """Cell key (``row * 2**32 + col``) -> (name, partition), for ``_partitions``."""
+        self._partitions = 0
 
     def sighting(self, sighting: CellSighting) -> None:
         self.sightings.append((len(self.rows), sighting))
 
-    def _name(self, row: int, col: int) -> str:
-        key = row * 4_294_967_296 + col
-        found = self._names.get(key)
-        if found is None:
-            if len(self._names) > 1_000_000:
-                self._names.clear()
-            found = self._names[key] = f"{row}:{col}"
-        return found
+    def _cells_of(
+        self, rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64], partitions: int
+    ) -> tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+        """The distinct cells among (row, col): their names, their partitions, and for each
+        (row, col) which of them it is. Names and partitions are remembered per cell."""
+        if partitions != self._partitions:
+            self._cells.clear()
+            self._partitions = partitions
+        keys = rows * 4_294_967_296 + cols
+        unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        known = self._cells
+        found = [known.get(k) for k in unique.tolist()]
+        if None in found:
+            if len(known) > 1_000_000:  # a grid of many cells: start over
+                known.clear()
+            for i, key in enumerate(unique.tolist()):
+                if found[i] is None:
+                    name = f"{int(rows[first[i]])}:{int(cols[first[i]])}"
+                    found[i] = known[key] = (name, cell_partition(name, partitions))
+        cells = cast(list[tuple[str, int]], found)
+        names = [c[0] for c in cells]
+        return names, np.array([c[1] for c in cells], dtype=np.int64), inverse
 
     def take(
         self, topic: str, partitions: int, margin_m: float, marks: list[CellMark]
@@ -68,25 +88,21 @@ class CellRouter:
         placed: dict[int, np.ndarray] = {}
         """Per partition, the position index of each of its cell fixes, in order."""
         if rows:
-            columns = list(zip(*rows, strict=True))
+            # Column by column: ``zip(*rows)`` over thousands of rows is several times
+            # slower.
+            columns: list[list[Any]] = [[row[k] for row in rows] for k in range(len(rows[0]))]
             lat = np.array(columns[2], dtype=np.float64)
             lon = np.array(columns[3], dtype=np.float64)
             at, cell_rows, cell_cols = cells_near_many(lat, lon, margin_m, self.cell_deg)
-            keys = cell_rows * 4_294_967_296 + cell_cols
-            _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-            names = [
-                self._name(r, c)
-                for r, c in zip(cell_rows[first].tolist(), cell_cols[first].tolist(), strict=True)
-            ]
-            part = np.array([cell_partition(n, parts) for n in names], dtype=np.int64)[inverse]
-            arrays = [np.array(c, dtype=object) for c in columns]
+            names, partition, inverse = self._cells_of(cell_rows, cell_cols, parts)
+            part = partition[inverse]
             for p in np.unique(part).tolist():
                 sel = np.flatnonzero(part == p)
                 positions = at[sel]
                 used, row = np.unique(positions, return_inverse=True)
                 cells_used, cell = np.unique(inverse[sel], return_inverse=True)
                 (mmsi, t, lat_, lon_, speed, shore, port, ship, watch, rv_m, rv_s) = (
-                    a[used].tolist() for a in arrays
+                    columns if len(used) == len(rows) else _pick(columns, used.tolist())
                 )
                 batches[p] = CellBatch(
                     [names[u] for u in cells_used.tolist()],
@@ -120,3 +136,11 @@ class CellRouter:
             for p in range(parts):
                 batches.setdefault(p, CellBatch()).marks.extend(marks)
         return [batch_outgoing(topic, batches[p], p) for p in sorted(batches)]
+
+
+def _pick(columns: list[list[Any]], used: list[int]) -> list[list[Any]]:
+    """The rows ``used`` of every column."""
+    if len(used) == 1:
+        return [[c[used[0]]] for c in columns]
+    pick = itemgetter(*used)
+    return [list(pick(c)) for c in columns]

@@ -44,8 +44,8 @@ class CellTimers:
         self.seq: dict[str, int] = {}
         """Creation order of the cells (the order of ``state.cells``)."""
         self.touched: set[str] = set()
-        self.waiting: dict[tuple[str, int], int] = {}
-        """(cell, MMSI) -> positions that could be part of a rendezvous waiting for the
+        self.waiting: dict[int, dict[str, int]] = {}
+        """MMSI -> cell -> its positions that could be part of a rendezvous waiting for the
         watermark (the vessel may join the cell's slow set before a later fix of it)."""
         self._next = 0
 
@@ -66,8 +66,8 @@ class CellTimers:
                 timers.touched.add(name)
         for fix in state.pending:
             if eligible(fix):
-                key = (fix.cell, fix.mmsi)
-                timers.waiting[key] = timers.waiting.get(key, 0) + 1
+                cells = timers.waiting.setdefault(fix.mmsi, {})
+                cells[fix.cell] = cells.get(fix.cell, 0) + 1
         return timers
 
     def cell(self, name: str) -> CellState:

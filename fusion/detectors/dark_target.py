@@ -37,10 +37,11 @@ class DarkTargetDetector:
         self.settings = settings
         self.engine = engine
 
-    def on_arrival(self, state: CellShardState, here: CellState, fix: CellFix) -> None:
+    def on_arrival(self, state: CellShardState, here: CellState, fix: CellFix) -> bool:
         """Every position that reaches the cell, as it arrives: kept for later sightings,
-        and matched against the cell's open ones."""
-        self.keep(here, fix.mmsi, fix.t, fix.lat, fix.lon)
+        and matched against the cell's open ones. True: the vessel's history in the cell
+        begins with it (``keep``)."""
+        began = self.keep(here, fix.mmsi, fix.t, fix.lat, fix.lon)
         window = self.settings.dark_target_window_s
         for report_id, sighting in list(here.sightings.items()):
             if abs(fix.t - sighting.t) > window:
@@ -68,14 +69,19 @@ class DarkTargetDetector:
                 mmsis=[fix.mmsi],
                 evidence=evidence,
             )
+        return began
 
-    def keep(self, here: CellState, mmsi: int, t: float, lat: float, lon: float) -> None:
-        """The position into the cell's history, one per vessel per sampling interval."""
+    def keep(self, here: CellState, mmsi: int, t: float, lat: float, lon: float) -> bool:
+        """The position into the cell's history, one per vessel per sampling interval.
+        True when it begins the vessel's history there (the only entry that can be the
+        cell's oldest: a later one is never older than the vessel's earlier ones)."""
         kept = here.recent.get(mmsi)
         if kept is None:
             here.recent[mmsi] = [(t, lat, lon)]
-        elif t - kept[-1][0] >= self.settings.dark_target_sample_s:
+            return True
+        if t - kept[-1][0] >= self.settings.dark_target_sample_s:
             kept.append((t, lat, lon))
+        return False
 
     def on_sighting(self, state: CellShardState, here: CellState, sighting: CellSighting) -> None:
         """A sighting, judged at once on the positions the cell has received."""
