@@ -31,7 +31,11 @@ def test_an_unreadable_cell_record_is_refused_with_its_reason_and_the_batch_goes
     result = cells.process([unknown, readable])
 
     assert [(r.record.offset, r.reason) for r in result.refused] == [
-        (0, "event type b'lookout.cells.v9' is not 'lookout.fusion.cell.v1'")
+        (
+            0,
+            "event type b'lookout.cells.v9' is not 'lookout.fusion.cells.v2' or "
+            "'lookout.fusion.cell.v1'",
+        )
     ]
     assert refused_count() == before + 1
     assert cells.states[0].sources[0].mark == 1_700_000_000.0  # the next record applied
