@@ -59,6 +59,9 @@ class CellFusion:
         self.dark_target = DarkTargetDetector(settings, self.engine)
         self.states: dict[int, CellShardState] = {}
         self._timers: dict[int, CellTimers] = {}
+        self.applied = 0
+        """What the last ``process`` applied: cell fixes, sightings and marks (a message
+        of version 2 carries many; the service checkpoints by these, not by messages)."""
 
     def timers(self, state: CellShardState) -> CellTimers:
         """The partition's timers, rebuilt when its state is new (assigned, restored)."""
@@ -72,6 +75,7 @@ class CellFusion:
     def process(self, records: Sequence[Record]) -> BatchResult:
         """Apply one micro-batch; every record's partition must be owned (state loaded)."""
         result = BatchResult()
+        self.applied = 0
         by_shard: dict[int, list[Record]] = {}
         for record in records:
             found = by_shard.get(record.partition)
@@ -91,7 +95,10 @@ class CellFusion:
                     continue
                 if isinstance(item, CellBatch):
                     self._batch(state, timers, item)
-                elif isinstance(item, CellSighting):
+                    self.applied += len(item.row) + len(item.sightings) + len(item.marks)
+                    continue
+                self.applied += 1
+                if isinstance(item, CellSighting):
                     self._sighting(state, timers, item)
                 elif isinstance(item, CellMark):
                     self._marked(state, item)

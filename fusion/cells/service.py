@@ -147,7 +147,9 @@ class CellService:
         self._mid_batch = False
         for record in records:
             self._pending[record.topic_partition] = record
-        self._since_checkpoint += len(records)
+        # Positions, sightings and marks applied, not messages: one message of the cell
+        # topic carries a per-MMSI batch's share of a partition (fusion/cells/wire.py).
+        self._since_checkpoint += max(self.cells.applied, len(records))
         self.batches += 1
         if self._since_checkpoint >= self.settings.checkpoint_every_records:
             await self.checkpoint(set(self.cells.states))
