@@ -287,4 +287,5 @@ def _fix(batch: CellBatch, r: int, cell: str) -> CellFix:
         batch.watchlisted[r],
         batch.rendezvous_m[r],
         batch.rendezvous_s[r],
+        batch.name[r],
     )

@@ -33,6 +33,7 @@ Row = tuple[
     bool,  # watchlisted
     float | None,  # rendezvous_m
     float | None,  # rendezvous_s
+    str | None,  # name
 ]
 """A position as the cell stage needs it, in ``CellFix``'s field order (without cell)."""
 
@@ -101,7 +102,7 @@ class CellRouter:
                 positions = at[sel]
                 used, row = np.unique(positions, return_inverse=True)
                 cells_used, cell = np.unique(inverse[sel], return_inverse=True)
-                (mmsi, t, lat_, lon_, speed, shore, port, ship, watch, rv_m, rv_s) = (
+                (mmsi, t, lat_, lon_, speed, shore, port, ship, watch, rv_m, rv_s, name) = (
                     columns if len(used) == len(rows) else _pick(columns, used.tolist())
                 )
                 batches[p] = CellBatch(
@@ -117,6 +118,7 @@ class CellRouter:
                     watch,
                     rv_m,
                     rv_s,
+                    name,
                     row.tolist(),
                     cell.tolist(),
                 )

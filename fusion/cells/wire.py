@@ -113,6 +113,7 @@ class CellBatch(msgspec.Struct, array_like=True, tag="b"):
     watchlisted: list[bool] = msgspec.field(default_factory=list)
     rendezvous_m: list[float | None] = msgspec.field(default_factory=list)
     rendezvous_s: list[float | None] = msgspec.field(default_factory=list)
+    name: list[str | None] = msgspec.field(default_factory=list)
     row: list[int] = msgspec.field(default_factory=list)
     cell: list[int] = msgspec.field(default_factory=list)
     sightings: list[CellSighting] = msgspec.field(default_factory=list)
@@ -134,6 +135,7 @@ class CellBatch(msgspec.Struct, array_like=True, tag="b"):
             self.watchlisted,
             self.rendezvous_m,
             self.rendezvous_s,
+            self.name,
         )
         if any(len(c) != n for c in columns):
             return "position columns of unequal length"
@@ -153,7 +155,7 @@ class CellBatch(msgspec.Struct, array_like=True, tag="b"):
         """The cell fixes as records, in order (the cell stage's record-at-a-time path)."""
         cells, mmsi, t, lat, lon = self.cells, self.mmsi, self.t, self.lat, self.lon
         speed, shore, port, ship = self.speed_kn, self.shore_nm, self.in_port, self.ship_type
-        watch, rv_m, rv_s = self.watchlisted, self.rendezvous_m, self.rendezvous_s
+        watch, rv_m, rv_s, name = self.watchlisted, self.rendezvous_m, self.rendezvous_s, self.name
         return [
             CellFix(
                 cells[c],
@@ -168,6 +170,7 @@ class CellBatch(msgspec.Struct, array_like=True, tag="b"):
                 watch[r],
                 rv_m[r],
                 rv_s[r],
+                name[r],
             )
             for r, c in zip(self.row, self.cell, strict=True)
         ]
@@ -202,6 +205,7 @@ def batch_of(records: Sequence[CellRecord]) -> CellBatch:
         batch.watchlisted.append(record.watchlisted)
         batch.rendezvous_m.append(record.rendezvous_m)
         batch.rendezvous_s.append(record.rendezvous_s)
+        batch.name.append(record.name)
     return batch
 
 
