@@ -203,7 +203,11 @@ async def run_fusion(feed: Feed, rate: float, zones: int, settings: FusionSettin
     cells = CellService(bus, settings, checkpoints)
     tasks = [asyncio.create_task(service.run()), asyncio.create_task(cells.run())]
     await until(lambda: bool(service.fusion.states), "fusion's partitions assigned")
-    await until(lambda: bool(cells.cells.states), "the cell stage's partitions assigned")
+    deadline = time.monotonic() + 60.0
+    while not await cells.drained():  # assigned, polled, nothing to read
+        if time.monotonic() > deadline:
+            raise TimeoutError("the cell stage's partitions not assigned within 60s")
+        await asyncio.sleep(0.01)
     await play(bus, feed, rate, timings)
     await until(lambda: len(timings.published) >= len(feed.triggers), "every alert published")
     for task in tasks:
