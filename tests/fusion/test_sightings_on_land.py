@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 from bus.base import Outgoing, Record
+from fusion.cells.wire import CellBatch, read_cell
 from fusion.processor import FusionTopics
 from schemas.patrol import ObservedActivity, PatrolReport, ReporterKind
 from schemas.topics import Topic
@@ -38,6 +39,11 @@ def test_a_sighting_far_inland_is_refused_saying_so_and_raises_nothing() -> None
     result = f.process([inland, beach, at_sea])
     assert [r.record.offset for r in result.refused] == [0]
     assert "130 nm inland" in result.refused[0].reason, result.refused[0].reason
-    cells = [o for o in result.outgoing if o.topic == FusionTopics().cells]
-    assert len(cells) == 2  # the beach and the sea sightings go on to the dark-target rule
+    cells = [
+        read_cell(Record(o.topic, 0, 0, o.key, o.raw, o.headers, 0))
+        for o in result.outgoing
+        if o.topic == FusionTopics().cells
+    ]
+    # The beach and the sea sightings go on to the dark-target rule.
+    assert len([s for c in cells if isinstance(c, CellBatch) for s in c.sightings]) == 2
     assert f.engine.take() == []  # no distress from the refused report
