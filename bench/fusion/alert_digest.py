@@ -22,7 +22,6 @@ import asyncio
 import hashlib
 import random
 import sys
-import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +32,7 @@ from aiokafka.partitioner import murmur2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.fusion.bench_fusion import make_zones, records
+from bench.fusion.bench_fusion import make_zones, records, sighting
 from bus.base import Outgoing, Record
 from fusion.cells.processor import CellFusion
 from fusion.cells.state import CellShardState, encode_cell_state
@@ -41,23 +40,13 @@ from fusion.processor import Fusion
 from fusion.settings import FusionSettings
 from fusion.tracks import ShardState
 from schemas.config import Geofence, WatchlistEntry
-from schemas.patrol import PatrolReport, ReporterKind
 from schemas.topics import Topic
 
 CELL_PARTITIONS = 3
 
 
 def report_record(lat: float, lon: float, t: float, rng: random.Random, offset: int) -> Record:
-    at = datetime.fromtimestamp(t, UTC)
-    report = PatrolReport(
-        report_id=uuid.UUID(int=rng.getrandbits(128)),
-        agency="BENCH",
-        reporter_kind=ReporterKind.PATROL_VESSEL,
-        observed_at=at,
-        received_at=at,
-        lat=lat,
-        lon=lon,
-    )
+    report = sighting(lat, lon, datetime.fromtimestamp(t, UTC), rng)
     value, headers = Outgoing(Topic.PATROL_REPORTS, str(report.report_id), report).encode("/b")
     return Record(Topic.PATROL_REPORTS, 0, offset, str(report.report_id), value, tuple(headers), 0)
 

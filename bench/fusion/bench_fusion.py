@@ -263,11 +263,13 @@ async def scenario_positions(scenario):  # type: ignore[no-untyped-def]
     ]
 
 
-def sighting(lat: float, lon: float, at: datetime):  # type: ignore[no-untyped-def]
+def sighting(lat: float, lon: float, at: datetime, rng: random.Random | None = None):  # type: ignore[no-untyped-def]
+    """A patrol sighting at ``(lat, lon)`` and ``at``; its id from ``rng`` (alert_digest
+    passes a seeded one so its hashes repeat), else from the module's generator."""
     from schemas.patrol import PatrolReport, ReporterKind
 
     return PatrolReport(
-        report_id=uuid.UUID(int=random.getrandbits(128)),
+        report_id=uuid.UUID(int=(rng or random).getrandbits(128)),
         agency="BENCH",
         reporter_kind=ReporterKind.PATROL_VESSEL,
         observed_at=at,
